@@ -1,0 +1,14 @@
+//! The access-management domain: organizations and their business-group tree,
+//! environments, users and memberships, and who may do what.
+
+pub mod environment;
+pub mod organization;
+pub mod permissions;
+pub mod tree;
+pub mod user;
+
+pub use environment::{EnvType, Environment};
+pub use organization::Organization;
+pub use permissions::{Action, Actor};
+pub use tree::OrgTree;
+pub use user::{Membership, Role, User};

@@ -1,0 +1,6 @@
+//! Authentication: password hashing, opaque bearer tokens and the in-memory
+//! session table that makes token validation a memory lookup.
+
+pub mod password;
+pub mod sessions;
+pub mod token;

@@ -1,0 +1,87 @@
+//! Human passwords, hashed with Argon2id (OWASP parameters: m=19 MiB, t=2, p=1).
+//! Only human passwords use Argon2id; machine secrets use SHA-256 (see the architecture guide).
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
+
+use crate::error::CoreError;
+
+/// Argon2id parameters in use; the fields exist so tests can choose cheaper ones.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordPolicy {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for PasswordPolicy {
+    /// OWASP's first recommended Argon2id configuration.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    fn argon2(&self) -> Result<Argon2<'static>, CoreError> {
+        let params = Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+            .map_err(|e| CoreError::Internal(format!("argon2 parameters: {e}")))?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+
+    /// Hashes a password into a PHC string (salt and parameters included).
+    pub fn hash(&self, password: &str) -> Result<String, CoreError> {
+        let salt = SaltString::generate(&mut OsRng);
+        self.argon2()?
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| CoreError::Internal(format!("argon2 hash: {e}")))
+    }
+
+    /// Checks a password against a stored PHC string. The parameters stored in the
+    /// hash are used, so hashes made under older parameters keep working.
+    pub fn verify(&self, password: &str, phc: &str) -> bool {
+        match PasswordHash::new(phc) {
+            Ok(parsed) => Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Runs Argon2 off the async executor: a hash takes tens of milliseconds of CPU.
+pub async fn hash_blocking(policy: PasswordPolicy, password: String) -> Result<String, CoreError> {
+    tokio::task::spawn_blocking(move || policy.hash(&password))
+        .await
+        .map_err(|e| CoreError::Internal(format!("hash task: {e}")))?
+}
+
+/// Verifies off the async executor; see [`hash_blocking`].
+pub async fn verify_blocking(policy: PasswordPolicy, password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || policy.verify(&password, &phc))
+        .await
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_then_verify() {
+        let policy = PasswordPolicy {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let phc = policy.hash("correct horse").unwrap_or_default();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(policy.verify("correct horse", &phc));
+        assert!(!policy.verify("wrong", &phc));
+        assert!(!policy.verify("x", "not a hash"));
+    }
+}

@@ -1,0 +1,20 @@
+//! Keyhouse core: every behaviour of the server, free of HTTP and SQL.
+//!
+//! The HTTP layer extracts requests and calls [`service::Keyhouse`]; storage
+//! backends implement the traits in [`store`]. Time comes in through
+//! [`clock::Clock`] so that expiry is testable without sleeping.
+
+pub mod access;
+pub mod authn;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod service;
+pub mod store;
+pub mod time_fmt;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
+pub use error::CoreError;
+pub use service::Keyhouse;

@@ -1,0 +1,238 @@
+//! Organizations and business groups: `/me`, org details, create, update,
+//! delete and the hierarchy.
+
+use serde_json::Value;
+
+use super::bootstrap::new_environment;
+use super::views::{HierarchyNode, MeView, OrgDetails, OrgSummary};
+use super::{Keyhouse, Principal};
+use crate::access::environment::EnvType;
+use crate::access::organization::{
+    default_entitlements, parse_json_object, parse_org_name, parse_session_timeout,
+};
+use crate::access::{Action, Actor, OrgTree, Organization};
+use crate::error::{CoreError, CoreResult};
+use crate::ids::{generate_client_id, OrgId, UserId};
+
+/// Most environments listed inside an organization object.
+const EMBEDDED_ENV_LIMIT: u64 = 1000;
+
+/// `POST /accounts/api/organizations`.
+#[derive(Debug, Clone)]
+pub struct NewBusinessGroup {
+    pub name: String,
+    pub parent_id: OrgId,
+    /// Defaults to the caller.
+    pub owner_id: Option<UserId>,
+    pub entitlements: Option<Value>,
+}
+
+/// `PUT /accounts/api/organizations/{id}`: fields left `None` keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct OrgUpdate {
+    pub name: Option<String>,
+    pub owner_id: Option<UserId>,
+    pub session_timeout: Option<i64>,
+    pub entitlements: Option<Value>,
+    pub properties: Option<Value>,
+    /// Immutable: accepted only when equal to the current parent.
+    pub parent_id: Option<OrgId>,
+}
+
+impl Keyhouse {
+    /// `GET /accounts/api/me`: the user, their root organization in full, and every
+    /// organization they can see.
+    pub async fn me(&self, principal: &Principal) -> CoreResult<MeView> {
+        let actor = self.actor(principal).await?;
+        let tree = OrgTree::new(self.store.list_tree(actor.user.org_id).await?);
+        let root = tree
+            .get(actor.user.org_id)
+            .cloned()
+            .ok_or_else(|| CoreError::Internal("user's organization missing".to_owned()))?;
+        let member_of = actor
+            .visible_orgs(&tree)
+            .into_iter()
+            .map(|o| OrgSummary::from_tree(&tree, o))
+            .collect();
+        let organization = self.details(&tree, root).await?;
+        Ok(MeView {
+            user: actor.user,
+            organization,
+            member_of,
+        })
+    }
+
+    /// `GET /accounts/api/organizations/{id}`.
+    pub async fn organization(&self, principal: &Principal, id: OrgId) -> CoreResult<OrgDetails> {
+        let (_, tree, org) = self
+            .authorize(principal, id, Action::ViewOrganization)
+            .await?;
+        self.details(&tree, org).await
+    }
+
+    /// `POST /accounts/api/organizations`: a business group under a parent the caller
+    /// administers, created with a `Sandbox` and a `Design` environment.
+    pub async fn create_business_group(
+        &self,
+        principal: &Principal,
+        new: NewBusinessGroup,
+    ) -> CoreResult<OrgDetails> {
+        let (actor, tree, parent) = self
+            .authorize(principal, new.parent_id, Action::CreateBusinessGroup)
+            .await?;
+        let name = parse_org_name(&new.name)?;
+        let owner_id = match new.owner_id {
+            Some(owner) => self.owner_in_tree(parent.root_id, owner).await?,
+            None => actor.user.id,
+        };
+        let entitlements = match new.entitlements {
+            Some(v) => parse_json_object("entitlements", v)?,
+            None => default_entitlements(),
+        };
+        let now = self.clock.now();
+        let id = OrgId::generate();
+        let org = Organization {
+            id,
+            name,
+            client_id: generate_client_id(),
+            parent_id: Some(parent.id),
+            root_id: parent.root_id,
+            owner_id,
+            domain: None,
+            session_timeout_minutes: parent.session_timeout_minutes,
+            entitlements,
+            properties: serde_json::json!({}),
+            created_at: now,
+            updated_at: now,
+        };
+        let envs = [
+            new_environment(id, "Sandbox", EnvType::Sandbox, now),
+            new_environment(id, "Design", EnvType::Design, now),
+        ];
+        self.store.insert_business_group(&org, &envs).await?;
+        let mut orgs: Vec<Organization> = tree.all_in_order().into_iter().cloned().collect();
+        orgs.push(org.clone());
+        self.details(&OrgTree::new(orgs), org).await
+    }
+
+    /// `PUT /accounts/api/organizations/{id}`: all checks pass before anything is written.
+    pub async fn update_organization(
+        &self,
+        principal: &Principal,
+        id: OrgId,
+        update: OrgUpdate,
+    ) -> CoreResult<OrgDetails> {
+        let (_, tree, mut org) = self
+            .authorize(principal, id, Action::EditOrganization)
+            .await?;
+        if let Some(parent) = update.parent_id {
+            if Some(parent) != org.parent_id {
+                return Err(CoreError::Validation(
+                    "parentOrganizationId cannot be changed".to_owned(),
+                ));
+            }
+        }
+        if let Some(name) = update.name {
+            org.name = parse_org_name(&name)?;
+        }
+        if let Some(owner) = update.owner_id {
+            org.owner_id = self.owner_in_tree(org.root_id, owner).await?;
+        }
+        if let Some(minutes) = update.session_timeout {
+            org.session_timeout_minutes = parse_session_timeout(minutes)?;
+        }
+        if let Some(v) = update.entitlements {
+            org.entitlements = parse_json_object("entitlements", v)?;
+        }
+        if let Some(v) = update.properties {
+            org.properties = parse_json_object("properties", v)?;
+        }
+        org.updated_at = self.clock.now();
+        self.store.update_organization(&org).await?;
+        self.details(&tree, org).await
+    }
+
+    /// `DELETE /accounts/api/organizations/{id}`: business groups without children only.
+    pub async fn delete_organization(&self, principal: &Principal, id: OrgId) -> CoreResult<()> {
+        let (_, tree, org) = self
+            .authorize(principal, id, Action::DeleteOrganization)
+            .await?;
+        if org.is_root() {
+            return Err(CoreError::Validation(
+                "The root organization cannot be deleted".to_owned(),
+            ));
+        }
+        if !tree.children(id).is_empty() {
+            return Err(CoreError::Validation(
+                "Delete the business groups under this one first".to_owned(),
+            ));
+        }
+        self.store.delete_organization(id).await?;
+        Ok(())
+    }
+
+    /// `GET /accounts/api/organizations/{id}/hierarchy`: the org and the part of its
+    /// subtree the caller may see.
+    pub async fn hierarchy(&self, principal: &Principal, id: OrgId) -> CoreResult<HierarchyNode> {
+        let (actor, tree, org) = self
+            .authorize(principal, id, Action::ViewOrganization)
+            .await?;
+        Ok(build_node(&actor, &tree, &org))
+    }
+
+    /// Loads the caller, the tree of `org`, and checks `action` on it.
+    pub(super) async fn authorize(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        action: Action,
+    ) -> CoreResult<(Actor, OrgTree, Organization)> {
+        let actor = self.actor(principal).await?;
+        let tree = self.tree_of(&actor, org).await?;
+        actor.check(&tree, org, action)?;
+        let found = tree
+            .get(org)
+            .cloned()
+            .ok_or_else(|| crate::access::permissions::no_access(org))?;
+        Ok((actor, tree, found))
+    }
+
+    async fn owner_in_tree(&self, root: OrgId, owner: UserId) -> CoreResult<UserId> {
+        match self.store.find_user(owner).await? {
+            Some(u) if u.org_id == root => Ok(u.id),
+            _ => Err(CoreError::Validation(format!(
+                "ownerId {owner} is not a user of this organization"
+            ))),
+        }
+    }
+
+    async fn details(&self, tree: &OrgTree, org: Organization) -> CoreResult<OrgDetails> {
+        let environments = self
+            .store
+            .list_environments(org.id, 0, EMBEDDED_ENV_LIMIT)
+            .await?
+            .data;
+        let owner = self.store.find_user(org.owner_id).await?;
+        Ok(OrgDetails {
+            parent_ids: tree.ancestors(org.id),
+            sub_ids: tree.children(org.id).to_vec(),
+            org,
+            environments,
+            owner,
+        })
+    }
+}
+
+fn build_node(actor: &Actor, tree: &OrgTree, org: &Organization) -> HierarchyNode {
+    let children = tree
+        .children(org.id)
+        .iter()
+        .filter_map(|id| tree.get(*id))
+        .filter(|child| actor.role_in(tree, child.id).is_some())
+        .map(|child| build_node(actor, tree, child))
+        .collect();
+    HierarchyNode {
+        summary: OrgSummary::from_tree(tree, org),
+        children,
+    }
+}

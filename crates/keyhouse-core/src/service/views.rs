@@ -1,0 +1,53 @@
+//! Read models returned to the HTTP layer, which turns them into Anypoint JSON.
+
+use crate::access::{Environment, OrgTree, Organization, User};
+use crate::ids::OrgId;
+
+/// An organization with what Anypoint's org object embeds.
+#[derive(Debug, Clone)]
+pub struct OrgDetails {
+    pub org: Organization,
+    pub environments: Vec<Environment>,
+    pub owner: Option<User>,
+    pub parent_ids: Vec<OrgId>,
+    pub sub_ids: Vec<OrgId>,
+}
+
+/// The org summary used in `memberOfOrganizations` and the hierarchy.
+#[derive(Debug, Clone)]
+pub struct OrgSummary {
+    pub org: Organization,
+    pub parent_name: Option<String>,
+    pub parent_ids: Vec<OrgId>,
+    pub sub_ids: Vec<OrgId>,
+}
+
+impl OrgSummary {
+    /// Summarises `org` using the tree for its relatives.
+    pub fn from_tree(tree: &OrgTree, org: &Organization) -> Self {
+        Self {
+            org: org.clone(),
+            parent_name: org
+                .parent_id
+                .and_then(|p| tree.get(p))
+                .map(|p| p.name.clone()),
+            parent_ids: tree.ancestors(org.id),
+            sub_ids: tree.children(org.id).to_vec(),
+        }
+    }
+}
+
+/// `GET /accounts/api/me`: the user, their home organization and where they belong.
+#[derive(Debug, Clone)]
+pub struct MeView {
+    pub user: User,
+    pub organization: OrgDetails,
+    pub member_of: Vec<OrgSummary>,
+}
+
+/// A node of `GET /organizations/{id}/hierarchy`.
+#[derive(Debug, Clone)]
+pub struct HierarchyNode {
+    pub summary: OrgSummary,
+    pub children: Vec<HierarchyNode>,
+}

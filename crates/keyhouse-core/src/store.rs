@@ -1,0 +1,131 @@
+//! Storage contracts: narrow traits per aggregate, composed into [`Store`].
+//!
+//! Each backend crate (SQLite, PostgreSQL) implements all of them; the
+//! conformance suite in [`crate::conformance`] holds both to the same behaviour.
+//! Every method that changes several rows does so in one transaction.
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::access::{Environment, Membership, Organization, User};
+use crate::authn::token::{AccessTokenRecord, TokenHash};
+use crate::ids::{EnvId, OrgId, UserId};
+use crate::time_fmt::Timestamp;
+
+/// What a backend can report; mapped to [`crate::CoreError`] by the core.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated; the message names the rule for the user.
+    #[error("{0}")]
+    Conflict(String),
+    /// The row to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database cannot be reached or is busy beyond the timeout.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Stored data could not be decoded (a bug or manual tampering).
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+/// Shorthand for backend results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page of results and the total count without paging (Anypoint `{data,total}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub total: u64,
+}
+
+/// Organizations and business groups.
+#[async_trait]
+pub trait OrganizationStore: Send + Sync {
+    /// Creates a root organization with its environments, its owner and the owner's
+    /// admin membership, all or nothing (first start, `keyhouse admin create-org`).
+    async fn insert_root_organization(
+        &self,
+        org: &Organization,
+        environments: &[Environment],
+        owner: &User,
+    ) -> StoreResult<()>;
+    /// Creates a business group with its initial environments, all or nothing.
+    async fn insert_business_group(
+        &self,
+        org: &Organization,
+        environments: &[Environment],
+    ) -> StoreResult<()>;
+    /// One organization by id.
+    async fn find_organization(&self, id: OrgId) -> StoreResult<Option<Organization>>;
+    /// Every organization of the tree whose root is `root_id`.
+    async fn list_tree(&self, root_id: OrgId) -> StoreResult<Vec<Organization>>;
+    /// Every root organization, oldest first.
+    async fn list_root_organizations(&self) -> StoreResult<Vec<Organization>>;
+    /// Replaces the mutable fields (name, owner, timeout, entitlements, properties, updated_at).
+    async fn update_organization(&self, org: &Organization) -> StoreResult<()>;
+    /// Deletes a business group with its environments and memberships.
+    async fn delete_organization(&self, id: OrgId) -> StoreResult<()>;
+}
+
+/// Environments of organizations.
+#[async_trait]
+pub trait EnvironmentStore: Send + Sync {
+    /// Creates an environment; a duplicate name in the same org is a conflict.
+    async fn insert_environment(&self, env: &Environment) -> StoreResult<()>;
+    /// One environment by id.
+    async fn find_environment(&self, id: EnvId) -> StoreResult<Option<Environment>>;
+    /// Environments of an org, oldest first, paged.
+    async fn list_environments(
+        &self,
+        org: OrgId,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Page<Environment>>;
+    /// Renames an environment (the only mutable field).
+    async fn update_environment(&self, env: &Environment) -> StoreResult<()>;
+    /// Deletes an environment.
+    async fn delete_environment(&self, id: EnvId) -> StoreResult<()>;
+}
+
+/// Users and memberships.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user with their memberships, all or nothing; a taken username is a conflict.
+    async fn insert_user(&self, user: &User, memberships: &[Membership]) -> StoreResult<()>;
+    /// One user by id.
+    async fn find_user(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// One user by case-folded username ([`crate::access::user::username_key`]).
+    async fn find_user_by_username_key(&self, key: &str) -> StoreResult<Option<User>>;
+    /// The user's memberships in every organization.
+    async fn list_memberships(&self, user: UserId) -> StoreResult<Vec<Membership>>;
+    /// Adds or changes one membership.
+    async fn upsert_membership(&self, membership: &Membership) -> StoreResult<()>;
+    /// Records a successful login time.
+    async fn record_login(&self, user: UserId, at: Timestamp) -> StoreResult<()>;
+}
+
+/// Issued access tokens, stored only by their hash.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Stores a new token; durable when this returns.
+    async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;
+    /// One token by hash (used on a cache miss when several nodes share the database).
+    async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>>;
+    /// Deletes a token (logout, revocation); durable when this returns.
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()>;
+    /// Every token that expires after `now`: loaded into memory at start.
+    async fn list_live_tokens(&self, now: Timestamp) -> StoreResult<Vec<AccessTokenRecord>>;
+    /// Removes tokens that expired before `now`; returns how many.
+    async fn purge_expired_tokens(&self, now: Timestamp) -> StoreResult<u64>;
+}
+
+/// Everything the server stores, behind one object held as `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: OrganizationStore + EnvironmentStore + UserStore + TokenStore {
+    /// Answers only when the database does (readiness probe).
+    async fn ping(&self) -> StoreResult<()>;
+    /// True when other server nodes may write to the same database, so a token
+    /// missing from this node's memory must be looked up before it is refused.
+    fn is_shared(&self) -> bool;
+}
