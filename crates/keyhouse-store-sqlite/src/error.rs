@@ -1,0 +1,31 @@
+//! sqlx errors → storage errors, with readable messages for uniqueness rules.
+
+use keyhouse_core::store::StoreError;
+
+/// Maps any sqlx error; unique violations name the rule that was broken.
+pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(conflict_message(db.message()).to_owned())
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::Conflict("The change refers to an object that does not exist".to_owned())
+        }
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(err.to_string()),
+        _ => StoreError::Unavailable(err.to_string()),
+    }
+}
+
+fn conflict_message(raw: &str) -> &'static str {
+    if raw.contains("environments.org_id") || raw.contains("environments.name") {
+        "An environment with this name already exists in this organization"
+    } else if raw.contains("users.username_key") {
+        "This username is already taken"
+    } else if raw.contains("organizations.domain") {
+        "This organization domain is already taken"
+    } else {
+        "The object already exists"
+    }
+}

@@ -1,0 +1,72 @@
+//! Access tokens, keyed by their SHA-256 hash.
+
+use async_trait::async_trait;
+use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
+use keyhouse_core::store::{StoreResult, TokenStore};
+use keyhouse_core::time_fmt::Timestamp;
+
+use crate::error::map_err;
+use crate::{rows, SqliteStore};
+
+const TOKEN_COLUMNS: &str = "token_hash, user_id, org_id, created_at, expires_at";
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_tokens (token_hash, user_id, org_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token.hash.0.as_slice())
+        .bind(token.user_id.to_string())
+        .bind(token.org_id.to_string())
+        .bind(token.created_at.0)
+        .bind(token.expires_at.0)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = $1");
+        sqlx::query(&sql)
+            .bind(hash.0.as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(rows::token)
+            .transpose()
+    }
+
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
+        sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
+            .bind(hash.0.as_slice())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn list_live_tokens(&self, now: Timestamp) -> StoreResult<Vec<AccessTokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE expires_at > $1");
+        sqlx::query(&sql)
+            .bind(now.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(rows::token)
+            .collect()
+    }
+
+    async fn purge_expired_tokens(&self, now: Timestamp) -> StoreResult<u64> {
+        sqlx::query("DELETE FROM access_tokens WHERE expires_at <= $1")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(map_err)
+    }
+}
