@@ -252,6 +252,7 @@ pub async fn token_lifecycle(store: Arc<dyn Store>) {
     assert!(store.purge_expired_tokens(now).await.unwrap() >= 1);
     assert!(store.find_token(&expired.hash).await.unwrap().is_none());
     store.delete_token(&live.hash).await.unwrap();
+    store.delete_token(&live.hash).await.unwrap();
     assert!(store.find_token(&live.hash).await.unwrap().is_none());
     store.ping().await.unwrap();
 }

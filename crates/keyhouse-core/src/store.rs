@@ -112,7 +112,8 @@ pub trait TokenStore: Send + Sync {
     async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;
     /// One token by hash (used on a cache miss when several nodes share the database).
     async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>>;
-    /// Deletes a token (logout, revocation); durable when this returns.
+    /// Deletes a token (logout, revocation); durable when this returns. Deleting
+    /// an absent token succeeds, so racing logouts both succeed.
     async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()>;
     /// Every token that expires after `now`: loaded into memory at start.
     async fn list_live_tokens(&self, now: Timestamp) -> StoreResult<Vec<AccessTokenRecord>>;

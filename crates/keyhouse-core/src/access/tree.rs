@@ -16,7 +16,7 @@ pub struct OrgTree {
 impl OrgTree {
     /// Indexes the organizations of one tree; children keep creation order.
     pub fn new(mut orgs: Vec<Organization>) -> Self {
-        orgs.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+        orgs.sort_by_key(|a| (a.created_at, a.id));
         let mut children: HashMap<OrgId, Vec<OrgId>> = HashMap::new();
         for org in &orgs {
             if let Some(parent) = org.parent_id {

@@ -1,0 +1,136 @@
+//! `/accounts/api/organizations[/{orgId}[/hierarchy]]`: organizations and business groups.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use keyhouse_core::ids::{OrgId, UserId};
+use keyhouse_core::service::{NewBusinessGroup, OrgUpdate};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::extract::{Authenticated, JsonBody};
+use crate::{wire, AppState};
+
+/// `POST /accounts/api/organizations` body (Anypoint: name, parentOrganizationId,
+/// ownerId, entitlements; ownerId defaults to the caller, entitlements to defaults).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBody {
+    name: Option<String>,
+    parent_organization_id: Option<String>,
+    owner_id: Option<String>,
+    entitlements: Option<Value>,
+}
+
+/// `PUT /accounts/api/organizations/{orgId}` body; absent fields keep their value.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateBody {
+    id: Option<String>,
+    name: Option<String>,
+    owner_id: Option<String>,
+    session_timeout: Option<i64>,
+    entitlements: Option<Value>,
+    properties: Option<Value>,
+    parent_organization_id: Option<String>,
+}
+
+fn optional_user(raw: Option<String>) -> Result<Option<UserId>, ApiError> {
+    Ok(raw.map(|r| UserId::parse(&r)).transpose()?)
+}
+
+/// Creates a business group → 201 with the organization object.
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let name = body
+        .name
+        .ok_or_else(|| ApiError::bad_request("Organization Name provided is empty"))?;
+    let parent = body
+        .parent_organization_id
+        .ok_or_else(|| ApiError::bad_request("parentOrganizationId is required"))?;
+    let new = NewBusinessGroup {
+        name,
+        parent_id: OrgId::parse(&parent)?,
+        owner_id: optional_user(body.owner_id)?,
+        entitlements: body.entitlements,
+    };
+    let created = state
+        .keyhouse
+        .create_business_group(&principal, new)
+        .await?;
+    Ok((StatusCode::CREATED, Json(wire::org_details(&created))))
+}
+
+/// `GET /accounts/api/organizations/{orgId}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    Path(org_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let details = state
+        .keyhouse
+        .organization(&principal, OrgId::parse(&org_id)?)
+        .await?;
+    Ok(Json(wire::org_details(&details)))
+}
+
+/// `PUT /accounts/api/organizations/{orgId}` → 200 with the updated object.
+pub async fn update(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    Path(org_id): Path<String>,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> Result<Json<Value>, ApiError> {
+    let org_id = OrgId::parse(&org_id)?;
+    if let Some(id) = body.id {
+        if OrgId::parse(&id)? != org_id {
+            return Err(ApiError::bad_request("id in the body does not match the path"));
+        }
+    }
+    let update = OrgUpdate {
+        name: body.name,
+        owner_id: optional_user(body.owner_id)?,
+        session_timeout: body.session_timeout,
+        entitlements: body.entitlements,
+        properties: body.properties,
+        parent_id: body
+            .parent_organization_id
+            .map(|p| OrgId::parse(&p))
+            .transpose()?,
+    };
+    let details = state
+        .keyhouse
+        .update_organization(&principal, org_id, update)
+        .await?;
+    Ok(Json(wire::org_details(&details)))
+}
+
+/// `DELETE /accounts/api/organizations/{orgId}` → 204.
+pub async fn delete(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    Path(org_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .keyhouse
+        .delete_organization(&principal, OrgId::parse(&org_id)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /accounts/api/organizations/{orgId}/hierarchy`: nested `subOrganizations`.
+pub async fn hierarchy(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    Path(org_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let node = state
+        .keyhouse
+        .hierarchy(&principal, OrgId::parse(&org_id)?)
+        .await?;
+    Ok(Json(wire::hierarchy(&node)))
+}

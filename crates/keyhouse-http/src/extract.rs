@@ -1,0 +1,131 @@
+//! Request extractors whose every rejection is an [`ApiError`] in Anypoint's shape:
+//! bearer authentication, JSON or form bodies, and paging parameters.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use keyhouse_core::service::Principal;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The caller behind `Authorization: Bearer <token>` (scheme case-insensitive,
+/// RFC 6750 §2.1). Tokens in the query string are not accepted (RFC 9700 §4.3.2).
+pub struct Authenticated(pub Principal);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(&parts.headers).ok_or_else(ApiError::missing_token)?;
+        let principal = state.keyhouse.authenticate(token).await?;
+        Ok(Authenticated(principal))
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header, if there is exactly that.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The body kinds an endpoint may accept.
+enum BodyKind {
+    Json,
+    Form,
+}
+
+fn body_kind(headers: &HeaderMap, allow_form: bool) -> Result<BodyKind, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if essence == "application/json" || essence.ends_with("+json") {
+        Ok(BodyKind::Json)
+    } else if allow_form && essence == "application/x-www-form-urlencoded" {
+        Ok(BodyKind::Form)
+    } else {
+        let expected = if allow_form {
+            "application/json or application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Type must be {expected}"),
+        ))
+    }
+}
+
+async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "Request body is too large")
+        } else {
+            ApiError::bad_request("The request body could not be read")
+        }
+    })
+}
+
+fn parse<T: DeserializeOwned>(kind: BodyKind, bytes: &[u8]) -> Result<T, ApiError> {
+    match kind {
+        BodyKind::Json => serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}"))),
+        BodyKind::Form => serde_urlencoded::from_bytes(bytes)
+            .map_err(|e| ApiError::bad_request(format!("Invalid form body: {e}"))),
+    }
+}
+
+/// A JSON request body (`Content-Type: application/json`).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let kind = body_kind(req.headers(), false)?;
+        let bytes = read_body(req, state).await?;
+        parse(kind, &bytes).map(JsonBody)
+    }
+}
+
+/// A JSON or form-encoded request body (login accepts both, as Anypoint's clients send both).
+pub struct JsonOrForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonOrForm<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let kind = body_kind(req.headers(), true)?;
+        let bytes = read_body(req, state).await?;
+        parse(kind, &bytes).map(JsonOrForm)
+    }
+}
+
+/// Anypoint's `offset`/`limit` paging parameters.
+#[derive(Debug, Deserialize, Default)]
+pub struct Paging {
+    pub offset: Option<u64>,
+    pub limit: Option<u64>,
+}
+
+impl FromRequestParts<AppState> for Paging {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Query::<Paging>::from_request_parts(parts, state)
+            .await
+            .map(|Query(p)| p)
+            .map_err(|_| {
+                ApiError::bad_request("offset and limit must be non-negative whole numbers")
+            })
+    }
+}

@@ -1,0 +1,78 @@
+//! Issued access tokens, stored only by their SHA-256 hash ([`TokenStore`]).
+
+use async_trait::async_trait;
+use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
+use keyhouse_core::store::{StoreError, StoreResult, TokenStore};
+use keyhouse_core::time_fmt::Timestamp;
+
+use crate::error::map_err;
+use crate::rows::{token_columns, token_from_row};
+use crate::PostgresStore;
+
+#[async_trait]
+impl TokenStore for PostgresStore {
+    async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()> {
+        // Autocommit: durable once PostgreSQL acknowledges the statement.
+        sqlx::query(concat!(
+            "INSERT INTO access_tokens (",
+            token_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5)"
+        ))
+        .bind(&token.hash.0[..])
+        .bind(token.user_id.0)
+        .bind(token.org_id.0)
+        .bind(token.created_at.0)
+        .bind(token.expires_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM access_tokens WHERE token_hash = $1"
+        ))
+        .bind(&hash.0[..])
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .map(|row| token_from_row(&row))
+        .transpose()
+    }
+
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
+        sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
+            .bind(&hash.0[..])
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn list_live_tokens(&self, now: Timestamp) -> StoreResult<Vec<AccessTokenRecord>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM access_tokens WHERE expires_at > $1"
+        ))
+        .bind(now.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(token_from_row)
+        .collect()
+    }
+
+    async fn purge_expired_tokens(&self, now: Timestamp) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,61 @@
+//! `keyhouse admin …`: operator commands through the same core functions as the API.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use keyhouse_core::access::Role;
+use keyhouse_core::clock::SystemClock;
+use keyhouse_core::ids::OrgId;
+use keyhouse_core::service::{CoreSettings, NewRootOrganization, NewUser};
+use keyhouse_core::Keyhouse;
+
+use crate::cli::AdminCommand;
+use crate::config::Settings;
+
+/// Runs one admin command and prints the created object's id.
+pub async fn run(command: AdminCommand, settings: Settings) -> anyhow::Result<()> {
+    let store = crate::storage::open(&settings).await?;
+    let keyhouse = Keyhouse::start(store, Arc::new(SystemClock), CoreSettings::default()).await?;
+    match command {
+        AdminCommand::CreateOrg(args) => {
+            let (org, user) = keyhouse
+                .create_root_organization(NewRootOrganization {
+                    name: args.name,
+                    admin: NewUser {
+                        username: args.admin_username,
+                        password: args.admin_password,
+                        first_name: args.admin_first_name,
+                        last_name: args.admin_last_name,
+                        email: args.admin_email,
+                    },
+                })
+                .await
+                .context("creating the organization")?;
+            println!("organization {} ({})", org.id, org.name);
+            println!("administrator {} ({})", user.id, user.username);
+        }
+        AdminCommand::CreateUser(args) => {
+            let org = match OrgId::parse(&args.org) {
+                Ok(id) => id,
+                Err(_) => keyhouse.find_root_organization(&args.org).await?.id,
+            };
+            let role = if args.admin { Role::Admin } else { Role::Member };
+            let user = keyhouse
+                .create_user(
+                    org,
+                    NewUser {
+                        username: args.username,
+                        password: args.password,
+                        first_name: args.first_name,
+                        last_name: args.last_name,
+                        email: args.email,
+                    },
+                    role,
+                )
+                .await
+                .context("creating the user")?;
+            println!("user {} ({})", user.id, user.username);
+        }
+    }
+    Ok(())
+}

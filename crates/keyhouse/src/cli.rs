@@ -1,0 +1,139 @@
+//! Command-line grammar (clap) and dispatch to the subcommands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Settings;
+
+/// Keyhouse: a self-hosted, Anypoint-compatible identity and access-management server.
+#[derive(Debug, Parser)]
+#[command(name = "keyhouse", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every subcommand shares (flag > `KEYHOUSE_*` env > config file > default).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "KEYHOUSE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory: holds the SQLite database and generated TLS files.
+    #[arg(long, env = "KEYHOUSE_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://…` for PostgreSQL or `sqlite://…` for a specific SQLite file.
+    #[arg(long, env = "KEYHOUSE_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Log output: `text` or `json`.
+    #[arg(long, env = "KEYHOUSE_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+    /// Name of the root organization created on first start.
+    #[arg(long, env = "KEYHOUSE_ORG_NAME", global = true)]
+    pub org_name: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrates and, on an empty database, creates the first organization).
+    Serve(ServeArgs),
+    /// Create the first organization and administrator without serving.
+    Init,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator commands that act directly on the database.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    #[arg(long, env = "KEYHOUSE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// The URL clients use to reach this server.
+    #[arg(long, env = "KEYHOUSE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, env = "KEYHOUSE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "KEYHOUSE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a generated self-signed certificate for the listen address.
+    #[arg(
+        long,
+        env = "KEYHOUSE_TLS_SELF_SIGNED",
+        conflicts_with = "tls_cert",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub tls_self_signed: Option<bool>,
+}
+
+/// `keyhouse admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a new root organization with its own administrator.
+    CreateOrg(CreateOrgArgs),
+    /// Create a user in an organization.
+    CreateUser(CreateUserArgs),
+}
+
+/// Options of `admin create-org`.
+#[derive(Debug, Args)]
+pub struct CreateOrgArgs {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub admin_username: String,
+    #[arg(long, env = "KEYHOUSE_NEW_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: String,
+    #[arg(long, default_value = "")]
+    pub admin_email: String,
+    #[arg(long, default_value = "")]
+    pub admin_first_name: String,
+    #[arg(long, default_value = "")]
+    pub admin_last_name: String,
+}
+
+/// Options of `admin create-user`.
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    /// Organization or business group: id, or the name of a root organization.
+    #[arg(long)]
+    pub org: String,
+    #[arg(long)]
+    pub username: String,
+    #[arg(long, env = "KEYHOUSE_NEW_USER_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    #[arg(long, default_value = "")]
+    pub first_name: String,
+    #[arg(long, default_value = "")]
+    pub last_name: String,
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// Make the user an Organization Administrator of `--org`.
+    #[arg(long)]
+    pub admin: bool,
+}
+
+/// Runs the chosen subcommand with validated settings.
+pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(_) => crate::server::serve(settings).await,
+        Command::Init => crate::server::init(settings).await,
+        Command::Migrate => {
+            crate::storage::open(&settings).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin(cmd) => crate::admin::run(cmd, settings).await,
+    }
+}
