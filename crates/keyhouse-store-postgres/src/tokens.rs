@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
-use keyhouse_core::store::{StoreError, StoreResult, TokenStore};
+use keyhouse_core::store::{StoreResult, TokenStore};
 use keyhouse_core::time_fmt::Timestamp;
 
 use crate::error::map_err;
