@@ -78,9 +78,10 @@ impl IntoResponse for ApiError {
         let body = Json(json!({"status": self.status.as_u16(), "message": self.message}));
         let mut response = (self.status, body).into_response();
         if let Some(challenge) = self.challenge {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }

@@ -101,7 +101,10 @@ pub fn org_details(details: &OrgDetails) -> Value {
     };
     let mut map = org_common(&summary);
     let org = &details.org;
-    map.insert("parentId".into(), json!(org.parent_id.map(|p| p.to_string())));
+    map.insert(
+        "parentId".into(),
+        json!(org.parent_id.map(|p| p.to_string())),
+    );
     map.insert("gdotId".into(), Value::Null);
     map.insert("deletedAt".into(), Value::Null);
     map.insert("sessionTimeout".into(), json!(org.session_timeout_minutes));

@@ -39,7 +39,11 @@ pub async fn run(command: AdminCommand, settings: Settings) -> anyhow::Result<()
                 Ok(id) => id,
                 Err(_) => keyhouse.find_root_organization(&args.org).await?.id,
             };
-            let role = if args.admin { Role::Admin } else { Role::Member };
+            let role = if args.admin {
+                Role::Admin
+            } else {
+                Role::Member
+            };
             let user = keyhouse
                 .create_user(
                     org,

@@ -27,7 +27,12 @@ pub struct GlobalArgs {
     #[arg(long, env = "KEYHOUSE_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
     /// `postgres://…` for PostgreSQL or `sqlite://…` for a specific SQLite file.
-    #[arg(long, env = "KEYHOUSE_DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "KEYHOUSE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Log output: `text` or `json`.
     #[arg(long, env = "KEYHOUSE_LOG_FORMAT", global = true)]

@@ -128,20 +128,12 @@ impl Settings {
             (None, None, false) => Tls::Off,
             _ => bail!("tls_cert and tls_key must be given together"),
         };
-        let log_format = match cli
-            .global
-            .log_format
-            .clone()
-            .or(file.log_format)
-            .as_deref()
-        {
+        let log_format = match cli.global.log_format.clone().or(file.log_format).as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => bail!("log format '{other}' is not text or json"),
         };
-        let public_url = serve
-            .and_then(|s| s.public_url.clone())
-            .or(file.public_url);
+        let public_url = serve.and_then(|s| s.public_url.clone()).or(file.public_url);
         Ok(Self {
             listen,
             public_url,

@@ -34,7 +34,10 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
             let store = PostgresStore::connect(url)
                 .await
                 .context("connecting to PostgreSQL")?;
-            store.migrate().await.context("migrating PostgreSQL database")?;
+            store
+                .migrate()
+                .await
+                .context("migrating PostgreSQL database")?;
             Ok(Arc::new(store))
         }
     }

@@ -29,7 +29,11 @@ pub fn prepare(tls: &Tls, data_dir: &Path, listen: SocketAddr) -> anyhow::Result
 
 /// The names a self-signed certificate must cover for this listen address.
 fn subject_names(listen: SocketAddr) -> Vec<String> {
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     let ip = listen.ip();
     if !ip.is_unspecified() && !names.contains(&ip.to_string()) {
         names.push(ip.to_string());
@@ -52,8 +56,8 @@ fn self_signed(dir: &Path, listen: SocketAddr) -> anyhow::Result<TlsFiles> {
         return Ok(files);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let certified =
-        rcgen::generate_simple_self_signed(names).context("generating a self-signed certificate")?;
+    let certified = rcgen::generate_simple_self_signed(names)
+        .context("generating a self-signed certificate")?;
     write_private(&files.key, certified.key_pair.serialize_pem().as_bytes())?;
     std::fs::write(&files.cert, certified.cert.pem()).context("writing certificate")?;
     std::fs::write(&names_file, wanted).context("writing certificate names")?;

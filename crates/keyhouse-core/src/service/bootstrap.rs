@@ -137,7 +137,7 @@ impl Keyhouse {
         };
         let envs = [
             new_environment(org_id, "Production", EnvType::Production, now),
-            new_environment(org_id, "Sandbox", EnvType::Sandbox, now),
+            new_environment(org_id, "Sandbox", EnvType::Sandbox, Timestamp(now.0 + 1)),
         ];
         self.store
             .insert_root_organization(&org, &envs, &user)
@@ -204,7 +204,8 @@ impl Keyhouse {
     }
 }
 
-/// A new environment with fresh ids.
+/// A new environment with fresh ids. Environments created together get
+/// successive milliseconds so listings keep their creation order.
 pub(super) fn new_environment(
     org: OrgId,
     name: &str,

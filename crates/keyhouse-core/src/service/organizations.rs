@@ -13,6 +13,7 @@ use crate::access::organization::{
 use crate::access::{Action, Actor, OrgTree, Organization};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{generate_client_id, OrgId, UserId};
+use crate::time_fmt::Timestamp;
 
 /// Most environments listed inside an organization object.
 const EMBEDDED_ENV_LIMIT: u64 = 1000;
@@ -107,7 +108,7 @@ impl Keyhouse {
         };
         let envs = [
             new_environment(id, "Sandbox", EnvType::Sandbox, now),
-            new_environment(id, "Design", EnvType::Design, now),
+            new_environment(id, "Design", EnvType::Design, Timestamp(now.0 + 1)),
         ];
         self.store.insert_business_group(&org, &envs).await?;
         let mut orgs: Vec<Organization> = tree.all_in_order().into_iter().cloned().collect();

@@ -16,7 +16,10 @@ pub async fn healthz() -> Json<Value> {
 /// `GET /readyz`: ready only while the database answers.
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.keyhouse.ready().await.map_err(|_| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "The database is not reachable")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The database is not reachable",
+        )
     })?;
     Ok(Json(json!({"status": "ready"})))
 }

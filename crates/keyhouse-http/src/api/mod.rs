@@ -23,10 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/accounts/api/me", get(me::me))
         .route("/accounts/api/users/me", get(me::users_me))
         .route("/accounts/api/profile", get(me::profile))
-        .route(
-            "/accounts/api/organizations",
-            post(organizations::create),
-        )
+        .route("/accounts/api/organizations", post(organizations::create))
         .route(
             "/accounts/api/organizations/{org_id}",
             get(organizations::get)

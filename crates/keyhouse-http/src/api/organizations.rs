@@ -88,7 +88,9 @@ pub async fn update(
     let org_id = OrgId::parse(&org_id)?;
     if let Some(id) = body.id {
         if OrgId::parse(&id)? != org_id {
-            return Err(ApiError::bad_request("id in the body does not match the path"));
+            return Err(ApiError::bad_request(
+                "id in the body does not match the path",
+            ));
         }
     }
     let update = OrgUpdate {
