@@ -121,6 +121,19 @@ pub trait TokenStore: Send + Sync {
     async fn purge_expired_tokens(&self, now: Timestamp) -> StoreResult<u64>;
 }
 
+/// A change made by some node that every node's in-memory state must follow
+/// at once (architecture guide: revocations take effect on every node).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalidation {
+    /// This token was deleted (logout, revocation).
+    TokenRevoked(TokenHash),
+    /// Notifications may have been missed (e.g. a reconnect): forget every cached token.
+    Everything,
+}
+
+/// Where a shared backend delivers [`Invalidation`]s.
+pub type InvalidationReceiver = tokio::sync::mpsc::Receiver<Invalidation>;
+
 /// Everything the server stores, behind one object held as `Arc<dyn Store>`.
 #[async_trait]
 pub trait Store: OrganizationStore + EnvironmentStore + UserStore + TokenStore {
@@ -129,4 +142,7 @@ pub trait Store: OrganizationStore + EnvironmentStore + UserStore + TokenStore {
     /// True when other server nodes may write to the same database, so a token
     /// missing from this node's memory must be looked up before it is refused.
     fn is_shared(&self) -> bool;
+    /// For shared backends: a stream of changes made by any node. `None` for a
+    /// backend only one node uses (nothing to follow).
+    async fn subscribe_invalidations(&self) -> StoreResult<Option<InvalidationReceiver>>;
 }

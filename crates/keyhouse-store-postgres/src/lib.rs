@@ -8,6 +8,7 @@
 
 mod envs;
 mod error;
+mod invalidations;
 mod orgs;
 mod rows;
 mod tokens;
@@ -16,7 +17,7 @@ mod users;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use keyhouse_core::store::{Store, StoreError, StoreResult};
+use keyhouse_core::store::{InvalidationReceiver, Store, StoreError, StoreResult};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
@@ -92,5 +93,9 @@ impl Store for PostgresStore {
     /// Other nodes may write the same database, so tokens missing from memory are looked up.
     fn is_shared(&self) -> bool {
         true
+    }
+
+    async fn subscribe_invalidations(&self) -> StoreResult<Option<InvalidationReceiver>> {
+        invalidations::subscribe(&self.pool).await.map(Some)
     }
 }

@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
-use keyhouse_core::store::{StoreResult, TokenStore};
+use keyhouse_core::store::{Invalidation, StoreResult, TokenStore};
 use keyhouse_core::time_fmt::Timestamp;
 
 use crate::error::map_err;
+use crate::invalidations::notify;
 use crate::rows::{token_columns, token_from_row};
 use crate::PostgresStore;
 
@@ -44,12 +45,15 @@ impl TokenStore for PostgresStore {
     }
 
     async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
+        // The notification is delivered on commit, together with the delete.
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
             .bind(&hash.0[..])
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
-            .map(|_| ())
-            .map_err(map_err)
+            .map_err(map_err)?;
+        notify(&mut tx, &Invalidation::TokenRevoked(*hash)).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn list_live_tokens(&self, now: Timestamp) -> StoreResult<Vec<AccessTokenRecord>> {

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use keyhouse_core::store::{Store, StoreError, StoreResult};
+use keyhouse_core::store::{InvalidationReceiver, Store, StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
@@ -77,5 +77,10 @@ impl Store for SqliteStore {
 
     fn is_shared(&self) -> bool {
         false
+    }
+
+    async fn subscribe_invalidations(&self) -> StoreResult<Option<InvalidationReceiver>> {
+        // One process owns the file: its own memory is always current.
+        Ok(None)
     }
 }

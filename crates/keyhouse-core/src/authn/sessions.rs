@@ -41,6 +41,11 @@ impl SessionTable {
         self.live.remove(hash);
     }
 
+    /// Forgets every token; later lookups go back to storage (shared backends only).
+    pub fn clear(&self) {
+        self.live.clear();
+    }
+
     /// Drops every entry expired at `now`; returns how many remain.
     pub fn purge_expired(&self, now: Timestamp) -> usize {
         self.live.retain(|_, r| r.expires_at > now);

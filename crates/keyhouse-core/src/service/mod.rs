@@ -21,7 +21,7 @@ use crate::authn::sessions::SessionTable;
 use crate::clock::Clock;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::OrgId;
-use crate::store::Store;
+use crate::store::{Invalidation, InvalidationReceiver, Store};
 
 /// Settings the core needs from configuration.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,7 +34,7 @@ pub struct CoreSettings {
 pub struct Keyhouse {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    sessions: SessionTable,
+    sessions: Arc<SessionTable>,
     settings: CoreSettings,
     /// A real Argon2id hash of a random password, verified against when the
     /// username is unknown so both failures cost the same time.
@@ -54,7 +54,11 @@ impl Keyhouse {
             crate::authn::token::mint().secret,
         )
         .await?;
-        let sessions = SessionTable::new();
+        let sessions = Arc::new(SessionTable::new());
+        // Subscribe before loading, so no revocation falls between the two.
+        if let Some(changes) = store.subscribe_invalidations().await? {
+            tokio::spawn(follow_invalidations(changes, sessions.clone()));
+        }
         let now = clock.now();
         for record in store.list_live_tokens(now).await? {
             sessions.insert(record);
@@ -108,6 +112,17 @@ impl Keyhouse {
                 Ok(OrgTree::new(self.store.list_tree(o.root_id).await?))
             }
             _ => Err(crate::access::permissions::no_access(org)),
+        }
+    }
+}
+
+/// Applies other nodes' revocations to this node's session table until the
+/// store closes the stream.
+async fn follow_invalidations(mut changes: InvalidationReceiver, sessions: Arc<SessionTable>) {
+    while let Some(change) = changes.recv().await {
+        match change {
+            Invalidation::TokenRevoked(hash) => sessions.remove(&hash),
+            Invalidation::Everything => sessions.clear(),
         }
     }
 }

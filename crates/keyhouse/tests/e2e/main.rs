@@ -8,6 +8,7 @@ mod support;
 mod admin_cli;
 mod anypoint_cli;
 mod bad_input;
+mod cluster;
 mod environments;
 mod expiry;
 mod health;

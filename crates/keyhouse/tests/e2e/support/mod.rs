@@ -54,6 +54,21 @@ impl TestServer {
         server
     }
 
+    /// Another server process on the same database (a second node of a cluster).
+    pub fn second_node(&self) -> Self {
+        let mut node = TestServer {
+            child: None,
+            base: String::new(),
+            data_dir: tempfile::tempdir().expect("temp dir"),
+            database_url: self.database_url.clone(),
+            tls: self.tls,
+            cert: None,
+            startup_output: Vec::new(),
+        };
+        node.spawn();
+        node
+    }
+
     /// Base command with the data directory and database of this server.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhouse"));
