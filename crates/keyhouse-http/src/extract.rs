@@ -129,3 +129,21 @@ impl FromRequestParts<AppState> for Paging {
             })
     }
 }
+
+/// Path parameters; a segment that is not valid UTF-8 or percent-encoding is a
+/// 400 in the API's shape rather than axum's plain-text rejection.
+pub struct ApiPath<T>(pub T);
+
+impl<T> FromRequestParts<AppState> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(p)| ApiPath(p))
+            .map_err(|_| ApiError::bad_request("The URL path is not valid"))
+    }
+}

@@ -1,6 +1,6 @@
 //! `/accounts/api/organizations/{orgId}/environments[/{envId}]`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use keyhouse_core::ids::{EnvId, OrgId};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::extract::{Authenticated, JsonBody, Paging};
+use crate::extract::{ApiPath, Authenticated, JsonBody, Paging};
 use crate::{wire, AppState};
 
 /// Create/update body: `{"name","type","isProduction"}` (extra keys such as
@@ -27,7 +27,7 @@ pub struct EnvBody {
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(org_id): Path<String>,
+    ApiPath(org_id): ApiPath<String>,
     paging: Paging,
 ) -> Result<Json<Value>, ApiError> {
     let page = state
@@ -47,7 +47,7 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(org_id): Path<String>,
+    ApiPath(org_id): ApiPath<String>,
     JsonBody(body): JsonBody<EnvBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let name = body
@@ -69,7 +69,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path((org_id, env_id)): Path<(String, String)>,
+    ApiPath((org_id, env_id)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let env = state
         .keyhouse
@@ -82,7 +82,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path((org_id, env_id)): Path<(String, String)>,
+    ApiPath((org_id, env_id)): ApiPath<(String, String)>,
     JsonBody(body): JsonBody<EnvBody>,
 ) -> Result<Json<Value>, ApiError> {
     let update = EnvUpdate {
@@ -106,7 +106,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path((org_id, env_id)): Path<(String, String)>,
+    ApiPath((org_id, env_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keyhouse

@@ -1,6 +1,6 @@
 //! `/accounts/api/organizations[/{orgId}[/hierarchy]]`: organizations and business groups.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use keyhouse_core::ids::{OrgId, UserId};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::extract::{Authenticated, JsonBody};
+use crate::extract::{ApiPath, Authenticated, JsonBody};
 use crate::{wire, AppState};
 
 /// `POST /accounts/api/organizations` body (Anypoint: name, parentOrganizationId,
@@ -69,7 +69,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(org_id): Path<String>,
+    ApiPath(org_id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let details = state
         .keyhouse
@@ -82,7 +82,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(org_id): Path<String>,
+    ApiPath(org_id): ApiPath<String>,
     JsonBody(body): JsonBody<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
     let org_id = OrgId::parse(&org_id)?;
@@ -115,7 +115,7 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(org_id): Path<String>,
+    ApiPath(org_id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state
         .keyhouse
@@ -128,7 +128,7 @@ pub async fn delete(
 pub async fn hierarchy(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-    Path(org_id): Path<String>,
+    ApiPath(org_id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let node = state
         .keyhouse

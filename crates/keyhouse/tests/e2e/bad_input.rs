@@ -92,6 +92,10 @@ async fn unknown_paths_methods_and_ids_answer_in_json() {
         .get("/accounts/api/organizations/not-a-uuid")
         .await
         .assert_error(400);
+    admin
+        .get("/accounts/api/organizations/%FF%FE")
+        .await
+        .assert_error(400);
     let long_user = "u".repeat(10_000);
     let resp = server.client().login(&long_user, "whatever").await;
     resp.assert_error(401);
