@@ -8,7 +8,10 @@ use std::sync::Arc;
 use crate::access::environment::EnvType;
 use crate::access::organization::default_entitlements;
 use crate::access::user::username_key;
-use crate::access::{Environment, Membership, Organization, Role, User};
+use crate::access::{
+    Audience, ConnectedApp, Environment, GrantType, Membership, Organization, Role, ScopeGrant,
+    SecretHash, User,
+};
 use crate::authn::token::{mint, AccessTokenRecord};
 use crate::ids::{generate_client_id, EnvId, OrgId, UserId};
 use crate::store::{Store, StoreError};
@@ -230,7 +233,8 @@ pub async fn token_lifecycle(store: Arc<dyn Store>) {
     let now = Timestamp(1_700_000_000_000);
     let live = AccessTokenRecord {
         hash: mint().hash,
-        user_id: owner.id,
+        user_id: Some(owner.id),
+        client_id: None,
         org_id: root.id,
         created_at: now,
         expires_at: now.plus_minutes(60),
@@ -255,4 +259,182 @@ pub async fn token_lifecycle(store: Arc<dyn Store>) {
     store.delete_token(&live.hash).await.unwrap();
     assert!(store.find_token(&live.hash).await.unwrap().is_none());
     store.ping().await.unwrap();
+}
+
+fn app(org: &Organization, owner: &User, name: &str, t: i64) -> ConnectedApp {
+    ConnectedApp {
+        client_id: generate_client_id(),
+        secret_hash: SecretHash([9; 32]),
+        name: name.to_owned(),
+        org_id: org.id,
+        owner_user_id: owner.id,
+        grant_types: vec![GrantType::ClientCredentials],
+        redirect_uris: vec![],
+        public_keys: vec![],
+        scopes: vec![],
+        audience: Audience::Internal,
+        client_uri: None,
+        policy_uri: None,
+        enabled: true,
+        created_at: Timestamp(t),
+        updated_at: Timestamp(t),
+        secret_updated_at: Timestamp(t),
+    }
+}
+
+/// Apps round-trip every field, names are unique per org regardless of case,
+/// listing pages and searches, and updates replace every mutable field.
+pub async fn app_lifecycle(store: Arc<dyn Store>) {
+    let (root, owner) = seeded_root(&store).await;
+    let env_id = store.list_environments(root.id, 0, 1).await.unwrap().data[0].id;
+    let scopes = vec![
+        ScopeGrant {
+            scope: "view:environment".to_owned(),
+            org: Some(root.id),
+            env: Some(env_id),
+        },
+        ScopeGrant {
+            scope: "read:audit_logs".to_owned(),
+            org: Some(root.id),
+            env: None,
+        },
+        ScopeGrant {
+            scope: "profile".to_owned(),
+            org: None,
+            env: None,
+        },
+    ];
+    let mut ci = app(&root, &owner, "CI Pipeline", 10);
+    store.insert_app(&ci, &scopes).await.unwrap();
+    assert_eq!(
+        store.find_app(&ci.client_id).await.unwrap(),
+        Some(ci.clone())
+    );
+    assert_eq!(store.list_app_scopes(&ci.client_id).await.unwrap(), scopes);
+    let twin = app(&root, &owner, "ci pipeline", 11);
+    assert!(matches!(
+        store.insert_app(&twin, &[]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.find_app(&twin.client_id).await.unwrap().is_none());
+    let mut web = app(&root, &owner, "Web Portal", 12);
+    web.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    web.redirect_uris = vec!["https://portal.example.com/callback".to_owned()];
+    web.public_keys = vec!["-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----".to_owned()];
+    web.scopes = vec!["openid".to_owned(), "profile".to_owned()];
+    web.audience = Audience::Everyone;
+    web.client_uri = Some("https://portal.example.com".to_owned());
+    web.policy_uri = Some("https://portal.example.com/privacy".to_owned());
+    store.insert_app(&web, &[]).await.unwrap();
+    assert_eq!(
+        store.find_app(&web.client_id).await.unwrap(),
+        Some(web.clone())
+    );
+
+    let page = store.list_apps(root.id, None, 0, 10).await.unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.data[0].client_id, ci.client_id);
+    let page = store.list_apps(root.id, None, 1, 1).await.unwrap();
+    assert_eq!((page.total, page.data.len()), (2, 1));
+    assert_eq!(page.data[0].client_id, web.client_id);
+    let found = store
+        .list_apps(root.id, Some("PORTAL"), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.data[0].client_id, web.client_id);
+    let none = store.list_apps(root.id, Some("%"), 0, 10).await.unwrap();
+    assert_eq!(none.total, 0, "search is literal, not a LIKE pattern");
+    assert_eq!(
+        store
+            .list_apps(OrgId::generate(), None, 0, 10)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    ci.name = "CI Pipeline v2".to_owned();
+    ci.enabled = false;
+    ci.secret_hash = SecretHash([1; 32]);
+    ci.secret_updated_at = Timestamp(99);
+    ci.updated_at = Timestamp(99);
+    ci.grant_types = vec![GrantType::ClientCredentials];
+    store.update_app(&ci).await.unwrap();
+    assert_eq!(
+        store.find_app(&ci.client_id).await.unwrap(),
+        Some(ci.clone())
+    );
+    let mut clash = web.clone();
+    clash.name = "ci pipeline V2".to_owned();
+    assert!(matches!(
+        store.update_app(&clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let replaced = vec![ScopeGrant {
+        scope: "edit:environment".to_owned(),
+        org: Some(root.id),
+        env: Some(env_id),
+    }];
+    store
+        .replace_app_scopes(&ci.client_id, &replaced)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_app_scopes(&ci.client_id).await.unwrap(),
+        replaced
+    );
+    store.replace_app_scopes(&ci.client_id, &[]).await.unwrap();
+    assert!(store
+        .list_app_scopes(&ci.client_id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    store.delete_app(&web.client_id).await.unwrap();
+    assert!(store.find_app(&web.client_id).await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_app(&web.client_id).await,
+        Err(StoreError::NotFound)
+    ));
+    let mut ghost = app(&root, &owner, "Ghost", 13);
+    ghost.client_id = generate_client_id();
+    assert!(matches!(
+        store.update_app(&ghost).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// App tokens are stored without a user; deleting the app or its tokens removes them.
+pub async fn app_tokens(store: Arc<dyn Store>) {
+    let (root, owner) = seeded_root(&store).await;
+    let ci = app(&root, &owner, "Tokens", 10);
+    store.insert_app(&ci, &[]).await.unwrap();
+    let now = Timestamp(1_700_000_000_000);
+    let record = |client: &str| AccessTokenRecord {
+        hash: mint().hash,
+        user_id: None,
+        client_id: Some(client.to_owned()),
+        org_id: root.id,
+        created_at: now,
+        expires_at: now.plus_minutes(60),
+    };
+    let first = record(&ci.client_id);
+    let second = record(&ci.client_id);
+    store.insert_token(&first).await.unwrap();
+    store.insert_token(&second).await.unwrap();
+    assert_eq!(
+        store.find_token(&first.hash).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.delete_tokens_of_app(&ci.client_id).await.unwrap(), 2);
+    assert!(store.find_token(&first.hash).await.unwrap().is_none());
+    let third = record(&ci.client_id);
+    store.insert_token(&third).await.unwrap();
+    store.delete_app(&ci.client_id).await.unwrap();
+    assert!(
+        store.find_token(&third.hash).await.unwrap().is_none(),
+        "deleting an app deletes its tokens"
+    );
 }

@@ -18,6 +18,13 @@ pub enum CoreError {
     /// The bearer token is missing, unknown, expired or logged out.
     #[error("invalid token")]
     InvalidToken,
+    /// A connected app's token lacks the scope this needs (RFC 6750 §3.1); the
+    /// field names the scope. Answered as Anypoint does for apps: 401.
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(String),
+    /// Too many failed attempts for this client, user or address; retry later.
+    #[error("too many failed attempts")]
+    Throttled { retry_after_secs: u64 },
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),

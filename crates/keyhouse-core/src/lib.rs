@@ -9,6 +9,7 @@ pub mod authn;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod oauth;
 pub mod service;
 pub mod store;
 pub mod time_fmt;

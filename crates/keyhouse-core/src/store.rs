@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use thiserror::Error;
 
-use crate::access::{Environment, Membership, Organization, User};
+use crate::access::{ConnectedApp, Environment, Membership, Organization, ScopeGrant, User};
 use crate::authn::token::{AccessTokenRecord, TokenHash};
 use crate::ids::{EnvId, OrgId, UserId};
 use crate::time_fmt::Timestamp;
@@ -105,6 +105,34 @@ pub trait UserStore: Send + Sync {
     async fn record_login(&self, user: UserId, at: Timestamp) -> StoreResult<()>;
 }
 
+/// Connected apps and their context-bound scopes.
+#[async_trait]
+pub trait AppStore: Send + Sync {
+    /// Registers an app with its scopes, all or nothing; a name already used in
+    /// the same organization (case-insensitive) is a conflict.
+    async fn insert_app(&self, app: &ConnectedApp, scopes: &[ScopeGrant]) -> StoreResult<()>;
+    /// One app by client id.
+    async fn find_app(&self, client_id: &str) -> StoreResult<Option<ConnectedApp>>;
+    /// Apps owned by `org`, oldest first, whose name contains `search`
+    /// (case-insensitive) when given; paged.
+    async fn list_apps(
+        &self,
+        org: OrgId,
+        search: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Page<ConnectedApp>>;
+    /// Replaces every mutable field (name, grants, URIs, keys, scopes, audience,
+    /// enabled, secret hash, owner, timestamps); a name clash is a conflict.
+    async fn update_app(&self, app: &ConnectedApp) -> StoreResult<()>;
+    /// Deletes an app with its scopes and every token issued to it.
+    async fn delete_app(&self, client_id: &str) -> StoreResult<()>;
+    /// The app's context-bound scopes, in the order they were set.
+    async fn list_app_scopes(&self, client_id: &str) -> StoreResult<Vec<ScopeGrant>>;
+    /// Replaces the app's scopes in one transaction.
+    async fn replace_app_scopes(&self, client_id: &str, scopes: &[ScopeGrant]) -> StoreResult<()>;
+}
+
 /// Issued access tokens, stored only by their hash.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
@@ -115,6 +143,8 @@ pub trait TokenStore: Send + Sync {
     /// Deletes a token (logout, revocation); durable when this returns. Deleting
     /// an absent token succeeds, so racing logouts both succeed.
     async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()>;
+    /// Deletes every token issued to an app (secret reset, disable); returns how many.
+    async fn delete_tokens_of_app(&self, client_id: &str) -> StoreResult<u64>;
     /// Every token that expires after `now`: loaded into memory at start.
     async fn list_live_tokens(&self, now: Timestamp) -> StoreResult<Vec<AccessTokenRecord>>;
     /// Removes tokens that expired before `now`; returns how many.
@@ -127,6 +157,8 @@ pub trait TokenStore: Send + Sync {
 pub enum Invalidation {
     /// This token was deleted (logout, revocation).
     TokenRevoked(TokenHash),
+    /// This app, its scopes or its tokens changed: reload it before trusting it.
+    AppChanged(String),
     /// Notifications may have been missed (e.g. a reconnect): forget every cached token.
     Everything,
 }
@@ -136,7 +168,7 @@ pub type InvalidationReceiver = tokio::sync::mpsc::Receiver<Invalidation>;
 
 /// Everything the server stores, behind one object held as `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: OrganizationStore + EnvironmentStore + UserStore + TokenStore {
+pub trait Store: OrganizationStore + EnvironmentStore + UserStore + AppStore + TokenStore {
     /// Answers only when the database does (readiness probe).
     async fn ping(&self) -> StoreResult<()>;
     /// True when other server nodes may write to the same database, so a token

@@ -19,7 +19,8 @@ const BEARER_INVALID: &str = "Bearer realm=\"keyhouse\", error=\"invalid_token\"
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
-    challenge: Option<&'static str>,
+    challenge: Option<String>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -29,6 +30,7 @@ impl ApiError {
             status,
             message: message.into(),
             challenge: None,
+            retry_after: None,
         }
     }
 
@@ -40,7 +42,7 @@ impl ApiError {
     /// 401 for a request without a usable `Authorization: Bearer` header.
     pub fn missing_token() -> Self {
         Self {
-            challenge: Some(BEARER_CHALLENGE),
+            challenge: Some(BEARER_CHALLENGE.to_owned()),
             ..Self::new(StatusCode::UNAUTHORIZED, "Unauthorized")
         }
     }
@@ -52,8 +54,28 @@ impl From<CoreError> for ApiError {
             CoreError::Validation(msg) => Self::bad_request(msg),
             CoreError::InvalidCredentials => Self::new(StatusCode::UNAUTHORIZED, "Unauthorized"),
             CoreError::InvalidToken => Self {
-                challenge: Some(BEARER_INVALID),
+                challenge: Some(BEARER_INVALID.to_owned()),
                 ..Self::new(StatusCode::UNAUTHORIZED, "Unauthorized")
+            },
+            // Anypoint answers 401 when an app lacks a scope; the RFC 6750 §3.1
+            // challenge tells standard clients which scope is missing.
+            CoreError::InsufficientScope(scope) => Self {
+                challenge: Some(format!(
+                    "Bearer realm=\"keyhouse\", error=\"insufficient_scope\", scope=\"{scope}\""
+                )),
+                ..Self::new(
+                    StatusCode::UNAUTHORIZED,
+                    format!(
+                        "The token lacks the scope '{scope}' for this organization or environment"
+                    ),
+                )
+            },
+            CoreError::Throttled { retry_after_secs } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many failed attempts; retry later",
+                )
             },
             CoreError::Forbidden(msg) => Self::new(StatusCode::FORBIDDEN, msg),
             CoreError::NotFound(msg) => Self::new(StatusCode::NOT_FOUND, msg),
@@ -77,11 +99,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(json!({"status": self.status.as_u16(), "message": self.message}));
         let mut response = (self.status, body).into_response();
-        if let Some(challenge) = self.challenge {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
+        if let Some(value) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -2,9 +2,12 @@
 //! bearer authentication, JSON or form bodies, and paging parameters.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
+use keyhouse_core::oauth::client_auth::{ClientAuthMethod, ClientCredentials};
 use keyhouse_core::service::Principal;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -13,16 +16,83 @@ use crate::error::ApiError;
 use crate::AppState;
 
 /// The caller behind `Authorization: Bearer <token>` (scheme case-insensitive,
-/// RFC 6750 §2.1). Tokens in the query string are not accepted (RFC 9700 §4.3.2).
+/// RFC 6750 §2.1), or Anypoint's `~~~Client~~~` Basic shortcut. Tokens in the
+/// query string are not accepted (RFC 9700 §4.3.2).
 pub struct Authenticated(pub Principal);
+
+/// The user name that marks Anypoint's Basic shortcut for connected apps.
+const SHORTCUT_USER: &str = "~~~Client~~~";
+/// Separates client id and secret in the shortcut's password.
+const SHORTCUT_SEPARATOR: &str = "~?~";
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers).ok_or_else(ApiError::missing_token)?;
-        let principal = state.keyhouse.authenticate(token).await?;
-        Ok(Authenticated(principal))
+        if let Some(token) = bearer_token(&parts.headers) {
+            return Ok(Authenticated(state.keyhouse.authenticate(token).await?));
+        }
+        let Some((user, password)) = basic_credentials(&parts.headers) else {
+            return Err(ApiError::missing_token());
+        };
+        let shortcut = (user == SHORTCUT_USER)
+            .then(|| password.split_once(SHORTCUT_SEPARATOR))
+            .flatten()
+            .filter(|(id, secret)| !id.is_empty() && !secret.contains(SHORTCUT_SEPARATOR));
+        let Some((client_id, client_secret)) = shortcut else {
+            return Err(ApiError::missing_token());
+        };
+        let creds = ClientCredentials {
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            method: ClientAuthMethod::Shortcut,
+        };
+        let source = client_ip(parts);
+        Ok(Authenticated(
+            state.keyhouse.authenticate_shortcut(&creds, source).await?,
+        ))
+    }
+}
+
+/// Longest `Authorization: Basic` value we decode.
+const BASIC_MAX_LEN: usize = 4096;
+
+/// `Authorization: Basic` user and password, decoded (RFC 7617); `None` when the
+/// header is absent, not Basic, or malformed.
+pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    if value.len() > BASIC_MAX_LEN {
+        return None;
+    }
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+/// The peer address of the connection (for per-address throttling), when known.
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// The caller's IP address as an extractor; never fails.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        Ok(ClientIp(client_ip(parts)))
     }
 }
 
@@ -145,5 +215,32 @@ where
             .await
             .map(|axum::extract::Path(p)| ApiPath(p))
             .map_err(|_| ApiError::bad_request("The URL path is not valid"))
+    }
+}
+
+/// A JSON body that may be absent (e.g. `PATCH …?resetSecret=true` with no body).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
+        let kind = if has_type {
+            Some(body_kind(req.headers(), false)?)
+        } else {
+            None
+        };
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
+        }
+        let kind = kind.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/json",
+            )
+        })?;
+        parse(kind, &bytes).map(|v| OptionalJson(Some(v)))
     }
 }

@@ -1,9 +1,9 @@
 //! Anypoint wire shapes built from core views. Org, env and user objects are
 //! camelCase with Anypoint's exceptions (`idprovider_id`); see the reference.
 
-use keyhouse_core::access::{Environment, User};
+use keyhouse_core::access::{ConnectedApp, Environment, ScopeGrant, User};
 use keyhouse_core::ids::OrgId;
-use keyhouse_core::service::{HierarchyNode, MeView, OrgDetails, OrgSummary};
+use keyhouse_core::service::{AppSummary, HierarchyNode, MeView, OrgDetails, OrgSummary};
 use keyhouse_core::time_fmt::Timestamp;
 use serde_json::{json, Map, Value};
 
@@ -143,4 +143,48 @@ pub fn hierarchy(node: &HierarchyNode) -> Value {
         );
     }
     value
+}
+
+/// A connected app (Anypoint snake_case). The secret appears only in the
+/// answers to create and reset: Keyhouse keeps nothing but its hash.
+pub fn connected_app(app: &ConnectedApp, secret: Option<&str>) -> Value {
+    let mut value = json!({
+        "client_id": app.client_id,
+        "client_name": app.name,
+        "org_id": app.org_id.to_string(),
+        "owner_org_id": app.org_id.to_string(),
+        "owner_user_id": app.owner_user_id.to_string(),
+        "grant_types": app.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "redirect_uris": app.redirect_uris,
+        "public_keys": app.public_keys,
+        "scopes": app.scopes,
+        "audience": app.audience.as_str(),
+        "client_uri": app.client_uri,
+        "policy_uri": app.policy_uri,
+        "enabled": app.enabled,
+        "created_at": app.created_at.to_iso(),
+        "updated_at": app.updated_at.to_iso(),
+        "client_secret_updated_at": app.secret_updated_at.to_iso(),
+    });
+    if let (Some(secret), Value::Object(map)) = (secret, &mut value) {
+        map.insert("client_secret".into(), Value::String(secret.to_owned()));
+    }
+    value
+}
+
+/// One context-bound scope: `{"scope", "context_params": {"org"?, "envId"?}}`.
+pub fn scope_grant(grant: &ScopeGrant) -> Value {
+    let mut context = Map::new();
+    if let Some(org) = grant.org {
+        context.insert("org".into(), Value::String(org.to_string()));
+    }
+    if let Some(env) = grant.env {
+        context.insert("envId".into(), Value::String(env.to_string()));
+    }
+    json!({"scope": grant.scope, "context_params": context})
+}
+
+/// The app behind an app token, as `/me` shows it.
+pub fn client(app: &AppSummary) -> Value {
+    json!({"client_id": app.client_id, "name": app.name, "org_id": app.org_id.to_string()})
 }

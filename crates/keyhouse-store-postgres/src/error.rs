@@ -2,7 +2,7 @@
 //! failures the same way: unique violations become conflicts that name what
 //! collided, transient faults become `Unavailable`, the rest `Corrupt`.
 
-use keyhouse_core::access::{Environment, Organization, User};
+use keyhouse_core::access::{ConnectedApp, Environment, Organization, User};
 use keyhouse_core::ids::truncate;
 use keyhouse_core::store::StoreError;
 use sqlx::error::ErrorKind;
@@ -18,6 +18,8 @@ pub(crate) enum Writing<'a> {
     Env(&'a Environment),
     /// A user row.
     User(&'a User),
+    /// A connected app row.
+    App(&'a ConnectedApp),
 }
 
 /// Maps any sqlx error when no particular row is being written.
@@ -116,6 +118,16 @@ fn conflict_message(constraint: &str, what: Writing<'_>) -> String {
             "The user already has a membership in this organization".to_owned()
         }
         ("access_tokens_pkey", _) => "This access token already exists".to_owned(),
+        ("connected_apps_org_id_name_key_key", Writing::App(app)) => format!(
+            "A connected app named '{}' already exists in this organization",
+            truncate(&app.name)
+        ),
+        ("connected_apps_org_id_name_key_key", _) => {
+            "A connected app with this name already exists in this organization".to_owned()
+        }
+        ("connected_apps_pkey", _) => {
+            "A connected app with this client id already exists".to_owned()
+        }
         _ => "A record with the same unique value already exists".to_owned(),
     }
 }
@@ -156,5 +168,9 @@ mod tests {
             "This username is already taken"
         );
         assert!(conflict_message("whatever", Writing::Nothing).contains("already exists"));
+        assert!(
+            conflict_message("connected_apps_org_id_name_key_key", Writing::Nothing)
+                .contains("connected app")
+        );
     }
 }

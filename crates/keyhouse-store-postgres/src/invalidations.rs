@@ -1,6 +1,7 @@
-//! Cross-node invalidation over LISTEN/NOTIFY: a node that revokes a token
-//! notifies in the same transaction; every node listens and drops the token
-//! from its memory at once (architecture guide, "The hot path").
+//! Cross-node invalidation over LISTEN/NOTIFY: a node that revokes a token or
+//! changes a connected app notifies in the same transaction; every node listens
+//! and drops the token or app from its memory at once (architecture guide,
+//! "The hot path").
 
 use std::time::Duration;
 
@@ -60,6 +61,7 @@ pub(crate) async fn subscribe(pool: &PgPool) -> StoreResult<InvalidationReceiver
 fn encode(change: &Invalidation) -> String {
     match change {
         Invalidation::TokenRevoked(hash) => format!("token:{}", hex::encode(hash.0)),
+        Invalidation::AppChanged(client_id) => format!("app:{client_id}"),
         Invalidation::Everything => "all".to_owned(),
     }
 }
@@ -67,6 +69,9 @@ fn encode(change: &Invalidation) -> String {
 fn decode(payload: &str) -> Option<Invalidation> {
     if payload == "all" {
         return Some(Invalidation::Everything);
+    }
+    if let Some(client_id) = payload.strip_prefix("app:") {
+        return (!client_id.is_empty()).then(|| Invalidation::AppChanged(client_id.to_owned()));
     }
     let bytes = hex::decode(payload.strip_prefix("token:")?).ok()?;
     Some(Invalidation::TokenRevoked(TokenHash(
@@ -85,5 +90,9 @@ mod tests {
         assert_eq!(decode("all"), Some(Invalidation::Everything));
         assert_eq!(decode("token:zz"), None);
         assert_eq!(decode("other"), None);
+        let app = Invalidation::AppChanged("0123456789abcdef0123456789abcdef".to_owned());
+        assert_eq!(encode(&app), "app:0123456789abcdef0123456789abcdef");
+        assert_eq!(decode(&encode(&app)), Some(app));
+        assert_eq!(decode("app:"), None);
     }
 }

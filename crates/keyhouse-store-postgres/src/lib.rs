@@ -6,6 +6,7 @@
 //! SQL is parameterised and checked at run time (no `DATABASE_URL` at build).
 //! Every method that writes several rows does so in one transaction.
 
+mod apps;
 mod envs;
 mod error;
 mod invalidations;

@@ -1,12 +1,16 @@
 //! Column lists and row decoding: the one place that knows how domain types are
 //! laid out in PostgreSQL, so every query reads and writes them the same way.
 
-use keyhouse_core::access::{EnvType, Environment, Membership, Organization, Role, User};
+use keyhouse_core::access::{
+    Audience, ConnectedApp, EnvType, Environment, GrantType, Membership, Organization, Role,
+    ScopeGrant, SecretHash, User,
+};
 use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
 use keyhouse_core::ids::{EnvId, OrgId, UserId};
 use keyhouse_core::store::{StoreError, StoreResult};
 use keyhouse_core::time_fmt::Timestamp;
 use sqlx::postgres::PgRow;
+use sqlx::types::Json;
 use sqlx::{Decode, Postgres, Row, Type};
 
 use crate::error::map_err;
@@ -40,10 +44,20 @@ pub(crate) use user_columns;
 /// Columns of `access_tokens`.
 macro_rules! token_columns {
     () => {
-        "token_hash, user_id, org_id, created_at, expires_at"
+        "token_hash, user_id, client_id, org_id, created_at, expires_at"
     };
 }
 pub(crate) use token_columns;
+
+/// Columns of `connected_apps` that [`app_from_row`] reads (`name_key` is write-only).
+macro_rules! app_columns {
+    () => {
+        "client_id, secret_hash, name, org_id, owner_user_id, grant_types, redirect_uris, \
+         public_keys, scopes, audience, client_uri, policy_uri, enabled, created_at, \
+         updated_at, secret_updated_at"
+    };
+}
+pub(crate) use app_columns;
 
 /// Reads one column, mapping a decode failure to [`StoreError::Corrupt`].
 fn get<'r, T>(row: &'r PgRow, column: &str) -> StoreResult<T>
@@ -130,21 +144,70 @@ pub(crate) fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
     })
 }
 
+/// Reads a 32-byte hash column.
+fn hash32(row: &PgRow, column: &str) -> StoreResult<[u8; 32]> {
+    let raw: Vec<u8> = get(row, column)?;
+    raw.try_into().map_err(|bytes: Vec<u8>| {
+        StoreError::Corrupt(format!("{column} is {} bytes, expected 32", bytes.len()))
+    })
+}
+
 /// Decodes an `access_tokens` row.
 pub(crate) fn token_from_row(row: &PgRow) -> StoreResult<AccessTokenRecord> {
-    let raw_hash: Vec<u8> = get(row, "token_hash")?;
-    let hash: [u8; 32] = raw_hash.try_into().map_err(|bytes: Vec<u8>| {
-        StoreError::Corrupt(format!(
-            "access token hash is {} bytes, expected 32",
-            bytes.len()
-        ))
-    })?;
     Ok(AccessTokenRecord {
-        hash: TokenHash(hash),
-        user_id: UserId(get(row, "user_id")?),
+        hash: TokenHash(hash32(row, "token_hash")?),
+        user_id: get::<Option<uuid::Uuid>>(row, "user_id")?.map(UserId),
+        client_id: get(row, "client_id")?,
         org_id: OrgId(get(row, "org_id")?),
         created_at: Timestamp(get(row, "created_at")?),
         expires_at: Timestamp(get(row, "expires_at")?),
+    })
+}
+
+/// Decodes a `connected_apps` row; an unknown grant type or audience is corrupt data.
+pub(crate) fn app_from_row(row: &PgRow) -> StoreResult<ConnectedApp> {
+    let client_id: String = get(row, "client_id")?;
+    let Json(raw_grants) = get::<Json<Vec<String>>>(row, "grant_types")?;
+    let grant_types = raw_grants
+        .iter()
+        .map(|g| {
+            GrantType::parse(g).ok_or_else(|| {
+                StoreError::Corrupt(format!("app {client_id} has unknown grant type '{g}'"))
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let raw_audience: String = get(row, "audience")?;
+    let audience = Audience::parse(&raw_audience).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "app {client_id} has unknown audience '{raw_audience}'"
+        ))
+    })?;
+    Ok(ConnectedApp {
+        secret_hash: SecretHash(hash32(row, "secret_hash")?),
+        name: get(row, "name")?,
+        org_id: OrgId(get(row, "org_id")?),
+        owner_user_id: UserId(get(row, "owner_user_id")?),
+        grant_types,
+        redirect_uris: get::<Json<Vec<String>>>(row, "redirect_uris")?.0,
+        public_keys: get::<Json<Vec<String>>>(row, "public_keys")?.0,
+        scopes: get::<Json<Vec<String>>>(row, "scopes")?.0,
+        audience,
+        client_uri: get(row, "client_uri")?,
+        policy_uri: get(row, "policy_uri")?,
+        enabled: get(row, "enabled")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        updated_at: Timestamp(get(row, "updated_at")?),
+        secret_updated_at: Timestamp(get(row, "secret_updated_at")?),
+        client_id,
+    })
+}
+
+/// Decodes an `app_scopes` row.
+pub(crate) fn scope_from_row(row: &PgRow) -> StoreResult<ScopeGrant> {
+    Ok(ScopeGrant {
+        scope: get(row, "scope")?,
+        org: get::<Option<uuid::Uuid>>(row, "org_id")?.map(OrgId),
+        env: get::<Option<uuid::Uuid>>(row, "env_id")?.map(EnvId),
     })
 }
 

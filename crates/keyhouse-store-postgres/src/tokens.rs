@@ -17,10 +17,11 @@ impl TokenStore for PostgresStore {
         sqlx::query(concat!(
             "INSERT INTO access_tokens (",
             token_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5)"
+            ") VALUES ($1, $2, $3, $4, $5, $6)"
         ))
         .bind(&token.hash.0[..])
-        .bind(token.user_id.0)
+        .bind(token.user_id.map(|u| u.0))
+        .bind(token.client_id.as_deref())
         .bind(token.org_id.0)
         .bind(token.created_at.0)
         .bind(token.expires_at.0)
@@ -54,6 +55,18 @@ impl TokenStore for PostgresStore {
             .map_err(map_err)?;
         notify(&mut tx, &Invalidation::TokenRevoked(*hash)).await?;
         tx.commit().await.map_err(map_err)
+    }
+
+    async fn delete_tokens_of_app(&self, client_id: &str) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let done = sqlx::query("DELETE FROM access_tokens WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        notify(&mut tx, &Invalidation::AppChanged(client_id.to_owned())).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(done.rows_affected())
     }
 
     async fn list_live_tokens(&self, now: Timestamp) -> StoreResult<Vec<AccessTokenRecord>> {

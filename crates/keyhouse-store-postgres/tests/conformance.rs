@@ -78,6 +78,20 @@ async fn token_lifecycle() {
     }
 }
 
+#[tokio::test]
+async fn app_lifecycle() {
+    if let Some(store) = store().await {
+        conformance::app_lifecycle(store).await;
+    }
+}
+
+#[tokio::test]
+async fn app_tokens() {
+    if let Some(store) = store().await {
+        conformance::app_tokens(store).await;
+    }
+}
+
 /// Migrating twice (a restart) is a no-op, and the store reports itself shared.
 #[tokio::test]
 async fn migrate_is_idempotent() {

@@ -2,6 +2,7 @@
 //! directory, WAL journal, `synchronous=FULL` so an acknowledged write survives
 //! a crash or power loss.
 
+mod apps;
 mod envs;
 mod error;
 mod orgs;

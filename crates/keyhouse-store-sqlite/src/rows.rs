@@ -1,6 +1,9 @@
 //! Decoding rows into domain types; anything that does not decode is corrupt data.
 
-use keyhouse_core::access::{EnvType, Environment, Organization, User};
+use keyhouse_core::access::{
+    Audience, ConnectedApp, EnvType, Environment, GrantType, Organization, ScopeGrant, SecretHash,
+    User,
+};
 use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
 use keyhouse_core::ids::{EnvId, OrgId, UserId};
 use keyhouse_core::store::{StoreError, StoreResult};
@@ -21,6 +24,24 @@ where
     T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
     row.try_get(col).map_err(map_err)
+}
+
+fn opt_uuid(row: &SqliteRow, col: &str) -> StoreResult<Option<Uuid>> {
+    let raw: Option<String> = get(row, col)?;
+    raw.map(|r| Uuid::parse_str(&r))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+fn hash32(row: &SqliteRow, col: &str) -> StoreResult<[u8; 32]> {
+    let raw: Vec<u8> = get(row, col)?;
+    raw.try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{col} is not 32 bytes")))
+}
+
+fn strings(row: &SqliteRow, col: &str) -> StoreResult<Vec<String>> {
+    let raw: String = get(row, col)?;
+    serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
 fn json(row: &SqliteRow, col: &str) -> StoreResult<serde_json::Value> {
@@ -85,15 +106,50 @@ pub(crate) fn user(row: &SqliteRow) -> StoreResult<User> {
 }
 
 pub(crate) fn token(row: &SqliteRow) -> StoreResult<AccessTokenRecord> {
-    let hash: Vec<u8> = get(row, "token_hash")?;
-    let hash: [u8; 32] = hash
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("token_hash is not 32 bytes".to_owned()))?;
     Ok(AccessTokenRecord {
-        hash: TokenHash(hash),
-        user_id: UserId(uuid(row, "user_id")?),
+        hash: TokenHash(hash32(row, "token_hash")?),
+        user_id: opt_uuid(row, "user_id")?.map(UserId),
+        client_id: get(row, "client_id")?,
         org_id: OrgId(uuid(row, "org_id")?),
         created_at: Timestamp(get(row, "created_at")?),
         expires_at: Timestamp(get(row, "expires_at")?),
+    })
+}
+
+pub(crate) fn app(row: &SqliteRow) -> StoreResult<ConnectedApp> {
+    let grant_types = strings(row, "grant_types")?
+        .iter()
+        .map(|g| {
+            GrantType::parse(g)
+                .ok_or_else(|| StoreError::Corrupt(format!("grant_types: unknown '{g}'")))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let audience: String = get(row, "audience")?;
+    Ok(ConnectedApp {
+        client_id: get(row, "client_id")?,
+        secret_hash: SecretHash(hash32(row, "secret_hash")?),
+        name: get(row, "name")?,
+        org_id: OrgId(uuid(row, "org_id")?),
+        owner_user_id: UserId(uuid(row, "owner_user_id")?),
+        grant_types,
+        redirect_uris: strings(row, "redirect_uris")?,
+        public_keys: strings(row, "public_keys")?,
+        scopes: strings(row, "scopes")?,
+        audience: Audience::parse(&audience)
+            .map_err(|e| StoreError::Corrupt(format!("audience: {e}")))?,
+        client_uri: get(row, "client_uri")?,
+        policy_uri: get(row, "policy_uri")?,
+        enabled: get(row, "enabled")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        updated_at: Timestamp(get(row, "updated_at")?),
+        secret_updated_at: Timestamp(get(row, "secret_updated_at")?),
+    })
+}
+
+pub(crate) fn scope_grant(row: &SqliteRow) -> StoreResult<ScopeGrant> {
+    Ok(ScopeGrant {
+        scope: get(row, "scope")?,
+        org: opt_uuid(row, "org_id")?.map(OrgId),
+        env: opt_uuid(row, "env_id")?.map(EnvId),
     })
 }

@@ -8,17 +8,19 @@ use keyhouse_core::time_fmt::Timestamp;
 use crate::error::map_err;
 use crate::{rows, SqliteStore};
 
-const TOKEN_COLUMNS: &str = "token_hash, user_id, org_id, created_at, expires_at";
+const TOKEN_COLUMNS: &str = "token_hash, user_id, client_id, org_id, created_at, expires_at";
 
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO access_tokens (token_hash, user_id, org_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO access_tokens \
+             (token_hash, user_id, client_id, org_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token.hash.0.as_slice())
-        .bind(token.user_id.to_string())
+        .bind(token.user_id.map(|u| u.to_string()))
+        .bind(token.client_id.as_deref())
         .bind(token.org_id.to_string())
         .bind(token.created_at.0)
         .bind(token.expires_at.0)
@@ -46,6 +48,15 @@ impl TokenStore for SqliteStore {
             .execute(&self.pool)
             .await
             .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn delete_tokens_of_app(&self, client_id: &str) -> StoreResult<u64> {
+        sqlx::query("DELETE FROM access_tokens WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
             .map_err(map_err)
     }
 

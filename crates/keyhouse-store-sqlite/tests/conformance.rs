@@ -33,4 +33,6 @@ conformance_tests!(
     business_group_lifecycle,
     environment_lifecycle,
     token_lifecycle,
+    app_lifecycle,
+    app_tokens,
 );

@@ -1,5 +1,6 @@
 //! `keyhouse serve` and `keyhouse init`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,16 +83,19 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             });
             axum_server::from_tcp_rustls(listener, config)
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
                 .context("serving HTTPS")
         }
         None => {
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("serving HTTP")
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving HTTP")
         }
     }
 }

@@ -1,40 +1,95 @@
 //! Who may do what: every access decision of the core is made here, in one place.
 //!
-//! Rule: a membership gives its role in that organization; an *admin*
+//! Users: a membership gives its role in that organization; an *admin*
 //! membership also covers every business group beneath it (Anypoint: an org
-//! administrator manages the org and its business groups). Nothing ever
-//! reaches across trees, so a token for org A never reaches org B.
+//! administrator manages the org and its business groups).
+//!
+//! Connected apps: only the scopes granted to the app, as they are now, each
+//! bound to exactly one organization (and environment). A scope on a business
+//! group does not reach its parent, its siblings or its children.
+//!
+//! Nothing ever reaches across trees: a token for org A never reaches org B.
 
+use super::connected_app::{ConnectedApp, ScopeGrant};
 use super::tree::OrgTree;
 use super::user::{Membership, Role, User};
 use crate::error::CoreError;
-use crate::ids::OrgId;
+use crate::ids::{EnvId, OrgId, UserId};
 
-/// Operations on an organization that need a permission.
+/// Operations that need a permission, with the environment where it matters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     ViewOrganization,
     EditOrganization,
     DeleteOrganization,
     CreateBusinessGroup,
-    ViewEnvironments,
-    ManageEnvironments,
+    ListEnvironments,
+    ViewEnvironment(EnvId),
+    CreateEnvironment,
+    EditEnvironment(EnvId),
+    ManageConnectedApps,
 }
 
 impl Action {
     fn needs_admin(self) -> bool {
-        !matches!(self, Action::ViewOrganization | Action::ViewEnvironments)
+        !matches!(
+            self,
+            Action::ViewOrganization | Action::ListEnvironments | Action::ViewEnvironment(_)
+        )
+    }
+
+    /// The scopes (any one of them, in `org` and, for env scopes, the environment)
+    /// that let an app do this; empty when apps may never do it.
+    fn scopes(self) -> &'static [&'static str] {
+        match self {
+            Action::ViewOrganization => &[
+                "view:organization",
+                "read:organization",
+                "edit:organization",
+            ],
+            Action::EditOrganization => &["edit:organization"],
+            Action::CreateBusinessGroup => &["create:suborgs"],
+            Action::ListEnvironments => &[
+                "read:orgenvironments",
+                "view:environment",
+                "edit:environment",
+            ],
+            Action::ViewEnvironment(_) => &[
+                "read:orgenvironments",
+                "view:environment",
+                "edit:environment",
+            ],
+            Action::CreateEnvironment => &["create:environment"],
+            Action::EditEnvironment(_) => &["edit:environment"],
+            Action::DeleteOrganization | Action::ManageConnectedApps => &[],
+        }
     }
 }
 
-/// The authenticated user with their memberships: the subject of every check.
+/// A signed-in person with their memberships.
 #[derive(Debug, Clone)]
-pub struct Actor {
+pub struct UserActor {
     pub user: User,
     pub memberships: Vec<Membership>,
 }
 
-impl Actor {
+/// A connected app acting on its own behalf, with its scopes as they are now.
+#[derive(Debug, Clone)]
+pub struct AppActor {
+    pub app: ConnectedApp,
+    pub grants: Vec<ScopeGrant>,
+    /// Root of the tree the app's organization belongs to.
+    pub root_id: OrgId,
+}
+
+/// The subject of every check.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User(UserActor),
+    App(AppActor),
+}
+
+impl UserActor {
     /// The user's effective role in `org`, from a direct membership or an admin ancestor.
     pub fn role_in(&self, tree: &OrgTree, org: OrgId) -> Option<Role> {
         let org_data = tree.get(org)?;
@@ -60,25 +115,102 @@ impl Actor {
             direct
         }
     }
+}
 
-    /// Allows or refuses `action` on `org`. Unknown and foreign organizations get the
-    /// same refusal, so ids of other tenants cannot be probed.
-    pub fn check(&self, tree: &OrgTree, org: OrgId, action: Action) -> Result<(), CoreError> {
-        match self.role_in(tree, org) {
-            Some(Role::Admin) => Ok(()),
-            Some(Role::Member) if !action.needs_admin() => Ok(()),
-            Some(Role::Member) => Err(CoreError::Forbidden(
-                "You need the Organization Administrator permission for this action".to_owned(),
-            )),
-            None => Err(no_access(org)),
+impl AppActor {
+    /// True when one of `scopes` is granted in `org` (and `env`, for environment scopes).
+    fn holds(&self, scopes: &[&str], org: OrgId, env: Option<EnvId>) -> bool {
+        self.grants.iter().any(|g| {
+            scopes.contains(&g.scope.as_str())
+                && g.org == Some(org)
+                && (g.env.is_none() || env.is_none() || g.env == env)
+        })
+    }
+
+    /// True when the app holds any scope at all in `org`.
+    pub fn acts_in(&self, org: OrgId) -> bool {
+        self.app.org_id == org || self.grants.iter().any(|g| g.org == Some(org))
+    }
+}
+
+impl Actor {
+    /// The root organization whose tree the actor lives in.
+    pub fn root_id(&self) -> OrgId {
+        match self {
+            Actor::User(u) => u.user.org_id,
+            Actor::App(a) => a.root_id,
         }
     }
 
-    /// The organizations of the tree this user can see, parents before children.
+    /// The user on whose behalf changes are recorded: the person, or the app's owner.
+    pub fn acting_user_id(&self) -> UserId {
+        match self {
+            Actor::User(u) => u.user.id,
+            Actor::App(a) => a.app.owner_user_id,
+        }
+    }
+
+    /// Allows or refuses `action` on `org`. Unknown and foreign organizations get
+    /// the same refusal, so ids of other tenants cannot be probed; an app missing
+    /// a scope is told which one (RFC 6750 `insufficient_scope`).
+    pub fn check(&self, tree: &OrgTree, org: OrgId, action: Action) -> Result<(), CoreError> {
+        match tree.get(org) {
+            Some(o) if o.root_id == self.root_id() => {}
+            _ => return Err(no_access(org)),
+        }
+        match self {
+            Actor::User(user) => match user.role_in(tree, org) {
+                Some(Role::Admin) => Ok(()),
+                Some(Role::Member) if !action.needs_admin() => Ok(()),
+                Some(Role::Member) => Err(CoreError::Forbidden(
+                    "You need the Organization Administrator permission for this action".to_owned(),
+                )),
+                None => Err(no_access(org)),
+            },
+            Actor::App(app) => {
+                let env = match action {
+                    Action::ViewEnvironment(e) | Action::EditEnvironment(e) => Some(e),
+                    _ => None,
+                };
+                let scopes = action.scopes();
+                if app.holds(scopes, org, env) {
+                    Ok(())
+                } else if scopes.is_empty() {
+                    Err(CoreError::Forbidden(
+                        "This action needs a user's token; connected apps cannot perform it"
+                            .to_owned(),
+                    ))
+                } else {
+                    Err(CoreError::InsufficientScope(scopes[0].to_owned()))
+                }
+            }
+        }
+    }
+
+    /// Whether a listed environment is shown: users see every environment of an
+    /// org they may list; apps see the environments their scopes name.
+    pub fn sees_environment(&self, org: OrgId, env: EnvId) -> bool {
+        match self {
+            Actor::User(_) => true,
+            Actor::App(app) => {
+                app.holds(&["read:orgenvironments"], org, None)
+                    || app.grants.iter().any(|g| {
+                        matches!(g.scope.as_str(), "view:environment" | "edit:environment")
+                            && g.org == Some(org)
+                            && g.env == Some(env)
+                    })
+            }
+        }
+    }
+
+    /// The organizations of the tree this actor can see, parents before children.
     pub fn visible_orgs<'t>(&self, tree: &'t OrgTree) -> Vec<&'t super::Organization> {
         tree.all_in_order()
             .into_iter()
-            .filter(|o| self.role_in(tree, o.id).is_some())
+            .filter(|o| match self {
+                Actor::User(u) => u.role_in(tree, o.id).is_some(),
+                Actor::App(a) => o.root_id == a.root_id && a.acts_in(o.id),
+            })
             .collect()
     }
 }
@@ -91,8 +223,8 @@ pub fn no_access(org: OrgId) -> CoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::connected_app::{Audience, GrantType, SecretHash};
     use crate::access::organization::{default_entitlements, Organization};
-    use crate::ids::UserId;
     use crate::time_fmt::Timestamp;
 
     fn org(id: OrgId, parent: Option<OrgId>, root: OrgId) -> Organization {
@@ -112,9 +244,9 @@ mod tests {
         }
     }
 
-    fn actor(root: OrgId, memberships: &[(OrgId, Role)]) -> Actor {
+    fn user(root: OrgId, memberships: &[(OrgId, Role)]) -> Actor {
         let id = UserId::generate();
-        Actor {
+        Actor::User(UserActor {
             user: User {
                 id,
                 org_id: root,
@@ -137,7 +269,32 @@ mod tests {
                     role: *r,
                 })
                 .collect(),
-        }
+        })
+    }
+
+    fn app(root: OrgId, grants: Vec<ScopeGrant>) -> Actor {
+        Actor::App(AppActor {
+            app: ConnectedApp {
+                client_id: "c".into(),
+                secret_hash: SecretHash([0; 32]),
+                name: "app".into(),
+                org_id: root,
+                owner_user_id: UserId::generate(),
+                grant_types: vec![GrantType::ClientCredentials],
+                redirect_uris: vec![],
+                public_keys: vec![],
+                scopes: vec![],
+                audience: Audience::Internal,
+                client_uri: None,
+                policy_uri: None,
+                enabled: true,
+                created_at: Timestamp(0),
+                updated_at: Timestamp(0),
+                secret_updated_at: Timestamp(0),
+            },
+            grants,
+            root_id: root,
+        })
     }
 
     #[test]
@@ -148,18 +305,62 @@ mod tests {
             org(bg, Some(r), r),
             org(sub, Some(bg), r),
         ]);
-        let admin_of_bg = actor(r, &[(bg, Role::Admin)]);
+        let admin_of_bg = user(r, &[(bg, Role::Admin)]);
         assert!(admin_of_bg
             .check(&tree, sub, Action::EditOrganization)
             .is_ok());
         assert!(admin_of_bg
             .check(&tree, r, Action::ViewOrganization)
             .is_err());
-        let member = actor(r, &[(r, Role::Member)]);
-        assert!(member.check(&tree, r, Action::ViewEnvironments).is_ok());
-        assert!(member.check(&tree, r, Action::ManageEnvironments).is_err());
+        let member = user(r, &[(r, Role::Member)]);
+        assert!(member.check(&tree, r, Action::ListEnvironments).is_ok());
+        assert!(member.check(&tree, r, Action::CreateEnvironment).is_err());
         assert!(member.check(&tree, bg, Action::ViewOrganization).is_err());
-        let stranger = actor(OrgId::generate(), &[(r, Role::Admin)]);
+        let stranger = user(OrgId::generate(), &[(r, Role::Admin)]);
         assert!(stranger.check(&tree, r, Action::ViewOrganization).is_err());
+    }
+
+    #[test]
+    fn app_scopes_bind_to_one_org_and_env() {
+        let (r, bg, sub) = (OrgId::generate(), OrgId::generate(), OrgId::generate());
+        let tree = OrgTree::new(vec![
+            org(r, None, r),
+            org(bg, Some(r), r),
+            org(sub, Some(bg), r),
+        ]);
+        let (env, other_env) = (EnvId::generate(), EnvId::generate());
+        let grant = |scope: &str, org: OrgId, env: Option<EnvId>| ScopeGrant {
+            scope: scope.into(),
+            org: Some(org),
+            env,
+        };
+        let a = app(
+            r,
+            vec![
+                grant("view:environment", bg, Some(env)),
+                grant("create:environment", bg, None),
+            ],
+        );
+        assert!(a.check(&tree, bg, Action::ListEnvironments).is_ok());
+        assert!(a.check(&tree, bg, Action::ViewEnvironment(env)).is_ok());
+        assert!(matches!(
+            a.check(&tree, bg, Action::ViewEnvironment(other_env)),
+            Err(CoreError::InsufficientScope(_))
+        ));
+        assert!(a.check(&tree, bg, Action::CreateEnvironment).is_ok());
+        for elsewhere in [r, sub] {
+            assert!(matches!(
+                a.check(&tree, elsewhere, Action::ListEnvironments),
+                Err(CoreError::InsufficientScope(_))
+            ));
+        }
+        assert!(matches!(
+            a.check(&tree, bg, Action::ManageConnectedApps),
+            Err(CoreError::Forbidden(_))
+        ));
+        assert!(a.sees_environment(bg, env));
+        assert!(!a.sees_environment(bg, other_env));
+        let names: Vec<OrgId> = a.visible_orgs(&tree).iter().map(|o| o.id).collect();
+        assert_eq!(names, vec![r, bg]);
     }
 }

@@ -3,4 +3,5 @@
 
 pub mod password;
 pub mod sessions;
+pub mod throttle;
 pub mod token;

@@ -41,6 +41,12 @@ impl SessionTable {
         self.live.remove(hash);
     }
 
+    /// Forgets every token issued to a connected app (disable, secret reset, delete).
+    pub fn remove_client(&self, client_id: &str) {
+        self.live
+            .retain(|_, r| r.client_id.as_deref() != Some(client_id));
+    }
+
     /// Forgets every token; later lookups go back to storage (shared backends only).
     pub fn clear(&self) {
         self.live.clear();

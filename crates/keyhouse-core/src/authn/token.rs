@@ -58,8 +58,12 @@ pub fn mint() -> NewToken {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessTokenRecord {
     pub hash: TokenHash,
-    pub user_id: UserId,
-    /// The organization the session was opened in (the user's root organization).
+    /// The person the token speaks for (login; later, apps acting for a user).
+    pub user_id: Option<UserId>,
+    /// The connected app the token was issued to (none for a plain login).
+    pub client_id: Option<String>,
+    /// The organization the session belongs to: the user's root organization,
+    /// or the app's owner organization.
     pub org_id: OrgId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,

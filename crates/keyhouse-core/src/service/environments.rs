@@ -3,7 +3,7 @@
 use super::bootstrap::new_environment;
 use super::{Keyhouse, Principal};
 use crate::access::environment::{parse_env_name, EnvType};
-use crate::access::{Action, Environment};
+use crate::access::{Action, Actor, Environment};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{EnvId, OrgId};
 use crate::store::Page;
@@ -42,9 +42,29 @@ impl Keyhouse {
                 "limit must be between 1 and {ENV_PAGE_MAX}"
             )));
         }
-        self.authorize(principal, org, Action::ViewEnvironments)
+        let (actor, _, _) = self
+            .authorize(principal, org, Action::ListEnvironments)
             .await?;
-        Ok(self.store.list_environments(org, offset, limit).await?)
+        if matches!(actor, Actor::User(_)) {
+            return Ok(self.store.list_environments(org, offset, limit).await?);
+        }
+        // Apps see only the environments their scopes name: filter, then page.
+        let all = self
+            .store
+            .list_environments(org, 0, ENV_PAGE_MAX)
+            .await?
+            .data;
+        let visible: Vec<Environment> = all
+            .into_iter()
+            .filter(|e| actor.sees_environment(org, e.id))
+            .collect();
+        let total = visible.len() as u64;
+        let data = visible
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect();
+        Ok(Page { data, total })
     }
 
     /// `GET …/environments/{envId}`.
@@ -54,7 +74,7 @@ impl Keyhouse {
         org: OrgId,
         env: EnvId,
     ) -> CoreResult<Environment> {
-        self.authorize(principal, org, Action::ViewEnvironments)
+        self.authorize(principal, org, Action::ViewEnvironment(env))
             .await?;
         self.env_in_org(org, env).await
     }
@@ -66,7 +86,7 @@ impl Keyhouse {
         org: OrgId,
         new: NewEnvironment,
     ) -> CoreResult<Environment> {
-        self.authorize(principal, org, Action::ManageEnvironments)
+        self.authorize(principal, org, Action::CreateEnvironment)
             .await?;
         let name = parse_env_name(&new.name)?;
         let env_type = match new.env_type.as_deref() {
@@ -88,7 +108,7 @@ impl Keyhouse {
         env: EnvId,
         update: EnvUpdate,
     ) -> CoreResult<Environment> {
-        self.authorize(principal, org, Action::ManageEnvironments)
+        self.authorize(principal, org, Action::EditEnvironment(env))
             .await?;
         let mut current = self.env_in_org(org, env).await?;
         if let Some(raw) = update.env_type.as_deref() {
@@ -115,7 +135,7 @@ impl Keyhouse {
         org: OrgId,
         env: EnvId,
     ) -> CoreResult<()> {
-        self.authorize(principal, org, Action::ManageEnvironments)
+        self.authorize(principal, org, Action::EditEnvironment(env))
             .await?;
         self.env_in_org(org, env).await?;
         if self.store.list_environments(org, 0, 1).await?.total <= 1 {

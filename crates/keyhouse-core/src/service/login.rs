@@ -1,23 +1,29 @@
 //! Username/password login, bearer validation and logout.
 
+use std::net::IpAddr;
+
 use super::Keyhouse;
 use crate::access::user::{username_key, PASSWORD_MAX_CHARS, USERNAME_MAX_CHARS};
 use crate::authn::password::verify_blocking;
 use crate::authn::token::{mint, AccessTokenRecord, TokenHash, TOKEN_MAX_LEN};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{OrgId, UserId};
+use crate::oauth::client_auth::ClientCredentials;
 use crate::time_fmt::Timestamp;
 
-/// An authenticated caller, as resolved from a bearer token.
+/// An authenticated caller: a user (login token), or a connected app (its own
+/// token or the `~~~Client~~~` shortcut).
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub token: TokenHash,
-    pub user_id: UserId,
+    /// The bearer token, when the caller presented one (not for the shortcut).
+    pub token: Option<TokenHash>,
+    pub user_id: Option<UserId>,
+    pub client_id: Option<String>,
     pub org_id: OrgId,
     pub expires_at: Timestamp,
 }
 
-/// What a successful login hands back: the token string, shown once.
+/// What a successful login or grant hands back: the token string, shown once.
 #[derive(Debug)]
 pub struct IssuedToken {
     pub access_token: String,
@@ -26,48 +32,69 @@ pub struct IssuedToken {
 
 impl Keyhouse {
     /// `POST /accounts/login`. Unknown user, wrong password and disabled user all
-    /// give [`CoreError::InvalidCredentials`] after the same Argon2id work.
-    pub async fn login(&self, username: &str, password: &str) -> CoreResult<IssuedToken> {
+    /// give [`CoreError::InvalidCredentials`] after the same Argon2id work;
+    /// failures are throttled per username and per source address.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        source: Option<IpAddr>,
+    ) -> CoreResult<IssuedToken> {
         if username.trim().is_empty() || password.is_empty() {
             return Err(CoreError::Validation(
                 "username and password are required".to_owned(),
             ));
         }
-        if username.chars().count() > USERNAME_MAX_CHARS
-            || password.chars().count() > PASSWORD_MAX_CHARS
-        {
-            return Err(CoreError::InvalidCredentials);
+        let key = username_key(username);
+        let account_key = format!("user:{key}");
+        let address_key = source.map(|ip| ip.to_string());
+        let now = self.clock.now();
+        self.throttles
+            .accounts
+            .check(&account_key, now)
+            .map_err(|retry_after_secs| CoreError::Throttled { retry_after_secs })?;
+        if let Some(k) = &address_key {
+            self.throttles
+                .addresses
+                .check(k, now)
+                .map_err(|retry_after_secs| CoreError::Throttled { retry_after_secs })?;
         }
-        let user = self
-            .store
-            .find_user_by_username_key(&username_key(username))
-            .await?;
-        let (phc, candidate) = match &user {
-            Some(u) => (
-                u.password_hash
-                    .clone()
-                    .unwrap_or_else(|| self.dummy_hash.clone()),
-                true,
-            ),
-            None => (self.dummy_hash.clone(), false),
+        let too_long = username.chars().count() > USERNAME_MAX_CHARS
+            || password.chars().count() > PASSWORD_MAX_CHARS;
+        let user = if too_long {
+            None
+        } else {
+            self.store.find_user_by_username_key(&key).await?
         };
-        let matches =
-            verify_blocking(self.settings.password_policy, password.to_owned(), phc).await;
+        let phc = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.dummy_hash.clone());
+        let matches = !too_long
+            && verify_blocking(self.settings.password_policy, password.to_owned(), phc).await;
         let user = match user {
-            Some(u) if candidate && matches && u.enabled && u.password_hash.is_some() => u,
-            _ => return Err(CoreError::InvalidCredentials),
+            Some(u) if matches && u.enabled && u.password_hash.is_some() => u,
+            _ => {
+                self.throttles.accounts.failure(&account_key, now);
+                if let Some(k) = &address_key {
+                    self.throttles.addresses.failure(k, now);
+                }
+                tracing::info!(username = %crate::ids::truncate(&key), "login failed");
+                return Err(CoreError::InvalidCredentials);
+            }
         };
+        self.throttles.accounts.success(&account_key);
         let org = self
             .store
             .find_organization(user.org_id)
             .await?
             .ok_or_else(|| CoreError::Internal("user without organization".to_owned()))?;
-        let now = self.clock.now();
         let lifetime = i64::from(org.session_timeout_minutes);
         let token = mint();
         let record = AccessTokenRecord {
             hash: token.hash,
-            user_id: user.id,
+            user_id: Some(user.id),
+            client_id: None,
             org_id: org.id,
             created_at: now,
             expires_at: now.plus_minutes(lifetime),
@@ -82,40 +109,81 @@ impl Keyhouse {
     }
 
     /// Resolves a bearer token to its principal: a memory lookup; storage is read
-    /// only on a miss when other nodes share the database.
+    /// only on a miss when other nodes share the database. An app's token dies
+    /// with the app's disabling, deletion or secret reset.
     pub async fn authenticate(&self, bearer: &str) -> CoreResult<Principal> {
         if bearer.is_empty() || bearer.len() > TOKEN_MAX_LEN {
             return Err(CoreError::InvalidToken);
         }
-        let hash = TokenHash::of(bearer);
-        let now = self.clock.now();
-        let record = match self.sessions.get_live(&hash, now) {
-            Some(r) => r,
-            None if self.store.is_shared() => {
-                let found = self
-                    .store
-                    .find_token(&hash)
-                    .await?
-                    .filter(|r| r.expires_at > now)
-                    .ok_or(CoreError::InvalidToken)?;
-                self.sessions.insert(found.clone());
-                found
+        let record = self.live_token(&TokenHash::of(bearer)).await?;
+        if let Some(client_id) = &record.client_id {
+            match self.cached_app(client_id).await? {
+                Some(app) if app.app.enabled && record.created_at >= app.app.secret_updated_at => {}
+                _ => return Err(CoreError::InvalidToken),
             }
-            None => return Err(CoreError::InvalidToken),
-        };
+        }
         Ok(Principal {
-            token: record.hash,
+            token: Some(record.hash),
             user_id: record.user_id,
+            client_id: record.client_id,
             org_id: record.org_id,
             expires_at: record.expires_at,
+        })
+    }
+
+    /// The live (unexpired, not revoked) record of a token.
+    pub(crate) async fn live_token(&self, hash: &TokenHash) -> CoreResult<AccessTokenRecord> {
+        let now = self.clock.now();
+        if let Some(record) = self.sessions.get_live(hash, now) {
+            return Ok(record);
+        }
+        if !self.store.is_shared() {
+            return Err(CoreError::InvalidToken);
+        }
+        let found = self
+            .store
+            .find_token(hash)
+            .await?
+            .filter(|r| r.expires_at > now)
+            .ok_or(CoreError::InvalidToken)?;
+        self.sessions.insert(found.clone());
+        Ok(found)
+    }
+
+    /// Anypoint's `~~~Client~~~` Basic shortcut: the app's credentials stand in
+    /// for a bearer token, under the same checks and throttle as the token endpoint.
+    pub async fn authenticate_shortcut(
+        &self,
+        creds: &ClientCredentials,
+        source: Option<IpAddr>,
+    ) -> CoreResult<Principal> {
+        let app = self
+            .authenticate_client(creds, source)
+            .await
+            .map_err(|e| match e {
+                crate::oauth::error::OAuthError::Throttled { retry_after_secs } => {
+                    CoreError::Throttled { retry_after_secs }
+                }
+                crate::oauth::error::OAuthError::Server(inner) => inner,
+                _ => CoreError::InvalidToken,
+            })?;
+        Ok(Principal {
+            token: None,
+            user_id: None,
+            client_id: Some(app.app.client_id.clone()),
+            org_id: app.app.org_id,
+            expires_at: self.clock.now(),
         })
     }
 
     /// `POST /accounts/api/logout`: the token stops working at once, here and
     /// (being deleted from storage) after a restart.
     pub async fn logout(&self, principal: &Principal) -> CoreResult<()> {
-        self.store.delete_token(&principal.token).await?;
-        self.sessions.remove(&principal.token);
+        let token = principal.token.ok_or_else(|| {
+            CoreError::Validation("Only a bearer token can be logged out".to_owned())
+        })?;
+        self.store.delete_token(&token).await?;
+        self.sessions.remove(&token);
         Ok(())
     }
 }

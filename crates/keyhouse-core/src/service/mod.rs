@@ -1,6 +1,8 @@
 //! The service facade: one method per operation the server offers. Handlers
 //! call these and map the result; all permission checks happen inside.
 
+mod app_cache;
+mod apps;
 mod bootstrap;
 mod environments;
 mod login;
@@ -9,19 +11,23 @@ mod views;
 
 use std::sync::Arc;
 
+pub use app_cache::CachedApp;
+pub use apps::{AppInput, ScopeInput, ScopeUpdate};
 pub use bootstrap::{AdminCredentials, BootstrapOutcome, NewRootOrganization, NewUser};
 pub use environments::{EnvUpdate, NewEnvironment};
-pub use login::Principal;
+pub use login::{IssuedToken, Principal};
 pub use organizations::{NewBusinessGroup, OrgUpdate};
-pub use views::{HierarchyNode, MeView, OrgDetails, OrgSummary};
+pub use views::{AppSummary, HierarchyNode, MeView, OrgDetails, OrgSummary};
 
-use crate::access::{Actor, OrgTree};
+use crate::access::{Actor, AppActor, OrgTree, SecretHash, UserActor};
 use crate::authn::password::PasswordPolicy;
 use crate::authn::sessions::SessionTable;
+use crate::authn::throttle::{Throttle, ThrottlePolicy};
 use crate::clock::Clock;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::OrgId;
 use crate::store::{Invalidation, InvalidationReceiver, Store};
+use app_cache::AppCache;
 
 /// Settings the core needs from configuration.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,15 +36,28 @@ pub struct CoreSettings {
     pub password_policy: PasswordPolicy,
 }
 
+/// Failure counters shared by every password and secret check (checklist BF-03).
+#[derive(Debug)]
+pub(crate) struct Throttles {
+    /// Keyed `client:<id>` and `user:<username>`.
+    pub(crate) accounts: Throttle,
+    /// Keyed by source IP address.
+    pub(crate) addresses: Throttle,
+}
+
 /// The Keyhouse service: storage, clock, live sessions and settings, shared by all requests.
 pub struct Keyhouse {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    sessions: Arc<SessionTable>,
-    settings: CoreSettings,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sessions: Arc<SessionTable>,
+    pub(crate) apps: Arc<AppCache>,
+    pub(crate) throttles: Throttles,
+    pub(crate) settings: CoreSettings,
     /// A real Argon2id hash of a random password, verified against when the
     /// username is unknown so both failures cost the same time.
-    dummy_hash: String,
+    pub(crate) dummy_hash: String,
+    /// Compared against when a client id is unknown, for the same reason.
+    pub(crate) dummy_secret: SecretHash,
 }
 
 impl Keyhouse {
@@ -55,9 +74,14 @@ impl Keyhouse {
         )
         .await?;
         let sessions = Arc::new(SessionTable::new());
+        let apps = Arc::new(AppCache::default());
         // Subscribe before loading, so no revocation falls between the two.
         if let Some(changes) = store.subscribe_invalidations().await? {
-            tokio::spawn(follow_invalidations(changes, sessions.clone()));
+            tokio::spawn(follow_invalidations(
+                changes,
+                sessions.clone(),
+                apps.clone(),
+            ));
         }
         let now = clock.now();
         for record in store.list_live_tokens(now).await? {
@@ -68,8 +92,14 @@ impl Keyhouse {
             store,
             clock,
             sessions,
+            apps,
+            throttles: Throttles {
+                accounts: Throttle::new(ThrottlePolicy::PER_ACCOUNT),
+                addresses: Throttle::new(ThrottlePolicy::PER_ADDRESS),
+            },
             settings,
             dummy_hash,
+            dummy_secret: crate::oauth::secret::generate().hash,
         })
     }
 
@@ -90,17 +120,54 @@ impl Keyhouse {
         Ok(self.store.purge_expired_tokens(now).await?)
     }
 
-    /// The caller as a user with memberships; a user deleted or disabled since
-    /// the token was issued makes the token invalid.
-    async fn actor(&self, principal: &Principal) -> CoreResult<Actor> {
-        let user = self
-            .store
-            .find_user(principal.user_id)
-            .await?
-            .filter(|u| u.enabled)
+    /// An app with its scopes, from memory or, on a miss, from storage.
+    pub async fn cached_app(&self, client_id: &str) -> CoreResult<Option<Arc<CachedApp>>> {
+        if let Some(hit) = self.apps.get(client_id) {
+            return Ok(Some(hit));
+        }
+        let epoch = self.apps.epoch();
+        let Some(app) = self.store.find_app(client_id).await? else {
+            return Ok(None);
+        };
+        let grants = self.store.list_app_scopes(client_id).await?;
+        let entry = Arc::new(CachedApp { app, grants });
+        self.apps.insert_if_current(epoch, entry.clone());
+        Ok(Some(entry))
+    }
+
+    /// The caller as an actor: a user with memberships, or an app with its
+    /// current scopes. A user disabled or an app removed since the token was
+    /// issued makes the token invalid.
+    pub(crate) async fn actor(&self, principal: &Principal) -> CoreResult<Actor> {
+        if let Some(user_id) = principal.user_id {
+            let user = self
+                .store
+                .find_user(user_id)
+                .await?
+                .filter(|u| u.enabled)
+                .ok_or(CoreError::InvalidToken)?;
+            let memberships = self.store.list_memberships(user.id).await?;
+            return Ok(Actor::User(UserActor { user, memberships }));
+        }
+        let client_id = principal
+            .client_id
+            .as_deref()
             .ok_or(CoreError::InvalidToken)?;
-        let memberships = self.store.list_memberships(user.id).await?;
-        Ok(Actor { user, memberships })
+        let cached = self
+            .cached_app(client_id)
+            .await?
+            .filter(|c| c.app.enabled)
+            .ok_or(CoreError::InvalidToken)?;
+        let org = self
+            .store
+            .find_organization(cached.app.org_id)
+            .await?
+            .ok_or(CoreError::InvalidToken)?;
+        Ok(Actor::App(AppActor {
+            app: cached.app.clone(),
+            grants: cached.grants.clone(),
+            root_id: org.root_id,
+        }))
     }
 
     /// The tree that `org` belongs to, or the no-access refusal when it does not
@@ -108,21 +175,38 @@ impl Keyhouse {
     async fn tree_of(&self, actor: &Actor, org: OrgId) -> CoreResult<OrgTree> {
         let found = self.store.find_organization(org).await?;
         match found {
-            Some(o) if o.root_id == actor.user.org_id => {
+            Some(o) if o.root_id == actor.root_id() => {
                 Ok(OrgTree::new(self.store.list_tree(o.root_id).await?))
             }
             _ => Err(crate::access::permissions::no_access(org)),
         }
     }
+
+    /// Forgets an app and every in-memory token issued to it.
+    pub(crate) fn forget_app(&self, client_id: &str) {
+        self.apps.invalidate(client_id);
+        self.sessions.remove_client(client_id);
+    }
 }
 
-/// Applies other nodes' revocations to this node's session table until the
-/// store closes the stream.
-async fn follow_invalidations(mut changes: InvalidationReceiver, sessions: Arc<SessionTable>) {
+/// Applies other nodes' changes to this node's memory until the store closes the stream.
+async fn follow_invalidations(
+    mut changes: InvalidationReceiver,
+    sessions: Arc<SessionTable>,
+    apps: Arc<AppCache>,
+) {
     while let Some(change) = changes.recv().await {
         match change {
             Invalidation::TokenRevoked(hash) => sessions.remove(&hash),
-            Invalidation::Everything => sessions.clear(),
+            Invalidation::AppChanged(client_id) => {
+                apps.invalidate(&client_id);
+                // Tokens still in storage come back on the next lookup.
+                sessions.remove_client(&client_id);
+            }
+            Invalidation::Everything => {
+                sessions.clear();
+                apps.clear();
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::bootstrap::new_environment;
-use super::views::{HierarchyNode, MeView, OrgDetails, OrgSummary};
+use super::views::{AppSummary, HierarchyNode, MeView, OrgDetails, OrgSummary};
 use super::{Keyhouse, Principal};
 use crate::access::environment::EnvType;
 use crate::access::organization::{
@@ -42,24 +42,48 @@ pub struct OrgUpdate {
 
 impl Keyhouse {
     /// `GET /accounts/api/me`: the user, their root organization in full, and every
-    /// organization they can see.
+    /// organization they can see. For an app token: the app, its owner (Anypoint's
+    /// implicit `profile` scope) and the organizations the app holds scopes in.
     pub async fn me(&self, principal: &Principal) -> CoreResult<MeView> {
         let actor = self.actor(principal).await?;
-        let tree = OrgTree::new(self.store.list_tree(actor.user.org_id).await?);
-        let root = tree
-            .get(actor.user.org_id)
+        let tree = OrgTree::new(self.store.list_tree(actor.root_id()).await?);
+        let (user, client) = match &actor {
+            Actor::User(u) => (u.user.clone(), None),
+            Actor::App(a) => {
+                let owner = self
+                    .store
+                    .find_user(a.app.owner_user_id)
+                    .await?
+                    .ok_or_else(|| {
+                        CoreError::NotFound("The app's owner no longer exists".to_owned())
+                    })?;
+                let client = AppSummary {
+                    client_id: a.app.client_id.clone(),
+                    name: a.app.name.clone(),
+                    org_id: a.app.org_id,
+                };
+                (owner, Some(client))
+            }
+        };
+        let home = match &actor {
+            Actor::User(u) => u.user.org_id,
+            Actor::App(a) => a.app.org_id,
+        };
+        let organization = tree
+            .get(home)
             .cloned()
-            .ok_or_else(|| CoreError::Internal("user's organization missing".to_owned()))?;
+            .ok_or_else(|| CoreError::Internal("caller's organization missing".to_owned()))?;
         let member_of = actor
             .visible_orgs(&tree)
             .into_iter()
             .map(|o| OrgSummary::from_tree(&tree, o))
             .collect();
-        let organization = self.details(&tree, root).await?;
+        let organization = self.details(&tree, organization).await?;
         Ok(MeView {
-            user: actor.user,
+            user,
             organization,
             member_of,
+            client,
         })
     }
 
@@ -84,7 +108,7 @@ impl Keyhouse {
         let name = parse_org_name(&new.name)?;
         let owner_id = match new.owner_id {
             Some(owner) => self.owner_in_tree(parent.root_id, owner).await?,
-            None => actor.user.id,
+            None => actor.acting_user_id(),
         };
         let entitlements = match new.entitlements {
             Some(v) => parse_json_object("entitlements", v)?,
@@ -178,7 +202,8 @@ impl Keyhouse {
         let (actor, tree, org) = self
             .authorize(principal, id, Action::ViewOrganization)
             .await?;
-        Ok(build_node(&actor, &tree, &org))
+        let visible: Vec<OrgId> = actor.visible_orgs(&tree).iter().map(|o| o.id).collect();
+        Ok(build_node(&visible, &tree, &org))
     }
 
     /// Loads the caller, the tree of `org`, and checks `action` on it.
@@ -224,13 +249,13 @@ impl Keyhouse {
     }
 }
 
-fn build_node(actor: &Actor, tree: &OrgTree, org: &Organization) -> HierarchyNode {
+fn build_node(visible: &[OrgId], tree: &OrgTree, org: &Organization) -> HierarchyNode {
     let children = tree
         .children(org.id)
         .iter()
+        .filter(|id| visible.contains(id))
         .filter_map(|id| tree.get(*id))
-        .filter(|child| actor.role_in(tree, child.id).is_some())
-        .map(|child| build_node(actor, tree, child))
+        .map(|child| build_node(visible, tree, child))
         .collect();
     HierarchyNode {
         summary: OrgSummary::from_tree(tree, org),

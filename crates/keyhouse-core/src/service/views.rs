@@ -37,12 +37,22 @@ impl OrgSummary {
     }
 }
 
-/// `GET /accounts/api/me`: the user, their home organization and where they belong.
+/// The app behind an app token (`{"client": {…}}` in `/me`).
+#[derive(Debug, Clone)]
+pub struct AppSummary {
+    pub client_id: String,
+    pub name: String,
+    pub org_id: OrgId,
+}
+
+/// `GET /accounts/api/me`: the user (for an app: its owner, Anypoint's
+/// `profile` scope), their organization, and where they (or the app) act.
 #[derive(Debug, Clone)]
 pub struct MeView {
     pub user: User,
     pub organization: OrgDetails,
     pub member_of: Vec<OrgSummary>,
+    pub client: Option<AppSummary>,
 }
 
 /// A node of `GET /organizations/{id}/hierarchy`.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::extract::{Authenticated, JsonOrForm};
+use crate::extract::{Authenticated, ClientIp, JsonOrForm};
 use crate::AppState;
 
 /// Login body, JSON or form. Any `Authorization` header is ignored: clients
@@ -21,12 +21,13 @@ pub struct LoginBody {
 /// Anypoint: 200 `{access_token, token_type: "bearer", redirectUrl}`; 401 on bad credentials.
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(source): ClientIp,
     JsonOrForm(body): JsonOrForm<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
     let (Some(username), Some(password)) = (body.username, body.password) else {
         return Err(ApiError::bad_request("username and password are required"));
     };
-    let issued = state.keyhouse.login(&username, &password).await?;
+    let issued = state.keyhouse.login(&username, &password, source).await?;
     Ok(Json(json!({
         "access_token": issued.access_token,
         "token_type": "bearer",

@@ -15,7 +15,11 @@ pub async fn me(
     Authenticated(principal): Authenticated,
 ) -> Result<Json<Value>, ApiError> {
     let me = state.keyhouse.me(&principal).await?;
-    Ok(Json(json!({"user": wire::me_user(&me)})))
+    let mut body = json!({"user": wire::me_user(&me)});
+    if let (Some(app), Value::Object(map)) = (&me.client, &mut body) {
+        map.insert("client".into(), wire::client(app));
+    }
+    Ok(Json(body))
 }
 
 /// `GET /accounts/api/users/me`: the same user, not wrapped.

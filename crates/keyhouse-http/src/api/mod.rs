@@ -1,21 +1,62 @@
 //! Routes, one module per Anypoint resource; folder names mirror URL paths.
 
+mod app_scopes;
+mod connected_apps;
 mod environments;
 mod health;
 mod login;
 mod me;
 mod organizations;
+mod scope_catalogue;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
 use crate::AppState;
 
+fn app_collection() -> MethodRouter<AppState> {
+    get(connected_apps::list).post(connected_apps::create)
+}
+
+fn app_item() -> MethodRouter<AppState> {
+    get(connected_apps::get)
+        .patch(connected_apps::patch)
+        .delete(connected_apps::delete)
+}
+
+fn app_scopes() -> MethodRouter<AppState> {
+    get(app_scopes::list)
+        .put(app_scopes::replace)
+        .patch(app_scopes::add)
+        .delete(app_scopes::remove)
+}
+
 /// Every route the server answers.
 pub fn routes() -> Router<AppState> {
+    const ORG_APPS: &str = "/accounts/api/organizations/{org_id}/connectedApplications";
     Router::new()
+        .route("/accounts/api/v2/oauth2/token", post(crate::oauth::token))
+        .route("/accounts/oauth2/token", post(crate::oauth::token))
+        .route(
+            "/accounts/api/v2/oauth2/introspect",
+            post(crate::oauth::introspect),
+        )
+        .route("/accounts/api/v2/oauth2/revoke", post(crate::oauth::revoke))
+        .route("/accounts/api/cs/scopes", get(scope_catalogue::list))
+        .route("/accounts/api/connectedApplications", app_collection())
+        .route(
+            "/accounts/api/connectedApplications/{client_id}",
+            app_item(),
+        )
+        .route(
+            "/accounts/api/connectedApplications/{client_id}/scopes",
+            app_scopes(),
+        )
+        .route(ORG_APPS, app_collection())
+        .route(&format!("{ORG_APPS}/{{client_id}}"), app_item())
+        .route(&format!("{ORG_APPS}/{{client_id}}/scopes"), app_scopes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/accounts/login", post(login::login))

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::support::{TestServer, ADMIN_PASSWORD};
 
 /// The CLI binary, or `None` (with a note) when it is not installed and not required.
-fn cli_path() -> Option<PathBuf> {
+pub fn cli_path() -> Option<PathBuf> {
     match std::env::var("KEYHOUSE_ANYPOINT_CLI") {
         Ok(path) if Path::new(&path).exists() => Some(PathBuf::from(path)),
         _ if std::env::var("KEYHOUSE_REQUIRE_ANYPOINT_CLI").as_deref() == Ok("1") => {
@@ -22,15 +22,15 @@ fn cli_path() -> Option<PathBuf> {
     }
 }
 
-struct Cli {
-    bin: PathBuf,
+pub struct Cli {
+    pub bin: PathBuf,
     host: String,
     cert: PathBuf,
     state: tempfile::TempDir,
 }
 
 impl Cli {
-    fn new(bin: PathBuf, server: &TestServer) -> Self {
+    pub fn new(bin: PathBuf, server: &TestServer) -> Self {
         let host = server.base.trim_start_matches("https://").to_owned();
         Self {
             bin,
@@ -41,7 +41,7 @@ impl Cli {
     }
 
     /// Runs one CLI command with a scratch HOME/XDG_CONFIG_HOME and no proxies.
-    fn run(&self, args: &[&str]) -> Output {
+    pub fn run(&self, args: &[&str]) -> Output {
         let home = self.state.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
         let mut cmd = Command::new(&self.bin);
@@ -71,8 +71,7 @@ impl Cli {
         cmd.output().unwrap()
     }
 
-    /// Runs a command with the admin's credentials and parses its `-o json` output
-    /// (skipping any status line printed before the JSON).
+    /// Runs a command with the admin's credentials and parses its `-o json` output.
     fn json(&self, args: &[&str]) -> Value {
         let mut full: Vec<&str> = args.to_vec();
         full.extend([
@@ -83,7 +82,13 @@ impl Cli {
             "-o",
             "json",
         ]);
-        let out = self.run(&full);
+        self.run_json(&full)
+    }
+
+    /// Runs a command as given and parses its `-o json` output (skipping any
+    /// status line printed before the JSON).
+    pub fn run_json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
         assert!(
             out.status.success(),
             "anypoint-cli-v4 {args:?} failed: {}\n{}",

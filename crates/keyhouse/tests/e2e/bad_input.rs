@@ -2,35 +2,35 @@
 
 use reqwest::Method;
 
+use crate::support::http::post_oversized;
 use crate::support::TestServer;
 
 #[tokio::test]
 async fn oversized_bodies_get_413() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    let big = format!(r#"{{"name":"{}"}}"#, "x".repeat(2 * 1024 * 1024));
     let path = format!(
         "/accounts/api/organizations/{}/environments",
         admin.root_org_id().await
     );
-    let resp = admin
-        .send(
-            Method::POST,
-            &path,
-            Some("application/json"),
-            big.into_bytes(),
-        )
-        .await;
+    // Announced sizes over the limit are refused before the body is read.
+    let resp = post_oversized(
+        &server.base,
+        &path,
+        "application/json",
+        2 * 1024 * 1024,
+        admin.token.as_deref(),
+    )
+    .await;
     resp.assert_error(413);
-    let login = server
-        .client()
-        .send(
-            Method::POST,
-            "/accounts/login",
-            Some("application/json"),
-            vec![b' '; 3 * 1024 * 1024],
-        )
-        .await;
+    let login = post_oversized(
+        &server.base,
+        "/accounts/login",
+        "application/json",
+        3 * 1024 * 1024,
+        None,
+    )
+    .await;
     login.assert_error(413);
     assert_eq!(server.client().get("/healthz").await.status, 200);
 }

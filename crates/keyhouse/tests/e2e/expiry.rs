@@ -36,7 +36,7 @@ async fn tokens_expire_after_the_organization_session_timeout() {
         .await
         .unwrap();
     let issued = keyhouse
-        .login("admin", "long-enough-password")
+        .login("admin", "long-enough-password", None)
         .await
         .unwrap();
     assert_eq!(issued.expires_in_secs, 3600);

@@ -7,12 +7,16 @@ mod support;
 
 mod admin_cli;
 mod anypoint_cli;
+mod app_scopes;
 mod bad_input;
 mod cluster;
+mod connected_apps;
 mod environments;
 mod expiry;
 mod health;
 mod login;
 mod me;
+mod oauth_clients;
 mod organizations;
 mod restart;
+mod token_endpoint;

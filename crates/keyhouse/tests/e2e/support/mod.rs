@@ -2,6 +2,7 @@
 //! and a fresh database (SQLite file, or a new PostgreSQL database when
 //! `KEYHOUSE_TEST_BACKEND=postgres`), and talks HTTP to it.
 
+pub mod apps;
 pub mod http;
 pub mod postgres;
 

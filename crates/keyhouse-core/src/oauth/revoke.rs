@@ -1,0 +1,43 @@
+//! Token revocation (RFC 7009): a client revokes a token issued to it.
+
+use std::net::IpAddr;
+
+use super::client_auth::ClientCredentials;
+use super::error::OAuthError;
+use crate::authn::token::{TokenHash, TOKEN_MAX_LEN};
+use crate::error::CoreError;
+use crate::Keyhouse;
+
+impl Keyhouse {
+    /// `POST /accounts/api/v2/oauth2/revoke`. An unknown or already dead token is
+    /// answered with success (RFC 7009 §2.2); a token of another client is
+    /// refused and stays alive (§2.1). Revocation is durable and immediate.
+    pub async fn revoke(
+        &self,
+        caller: &ClientCredentials,
+        token: &str,
+        source: Option<IpAddr>,
+    ) -> Result<(), OAuthError> {
+        let app = self.authenticate_client(caller, source).await?;
+        if token.is_empty() || token.len() > TOKEN_MAX_LEN {
+            return Ok(());
+        }
+        let hash = TokenHash::of(token);
+        let record = match self.live_token(&hash).await {
+            Ok(r) => r,
+            Err(CoreError::InvalidToken) => return Ok(()),
+            Err(other) => return Err(other.into()),
+        };
+        if record.client_id.as_deref() != Some(app.app.client_id.as_str()) {
+            return Err(OAuthError::UnauthorizedClient(
+                "The token was not issued to this client".to_owned(),
+            ));
+        }
+        self.store
+            .delete_token(&hash)
+            .await
+            .map_err(|e| OAuthError::Server(e.into()))?;
+        self.sessions.remove(&hash);
+        Ok(())
+    }
+}

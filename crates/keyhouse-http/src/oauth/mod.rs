@@ -1,0 +1,9 @@
+//! OAuth 2.0 endpoints: token (RFC 6749 §3.2), introspection (RFC 7662) and
+//! revocation (RFC 7009). Errors here are RFC 6749 JSON, not Anypoint's shape.
+
+mod error;
+mod params;
+mod token;
+
+pub use error::OAuthResponseError;
+pub use token::{introspect, revoke, token};

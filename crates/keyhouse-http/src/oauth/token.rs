@@ -1,0 +1,130 @@
+//! `POST /accounts/api/v2/oauth2/token` (and the legacy `/accounts/oauth2/token`),
+//! `…/introspect` and `…/revoke`: parse, authenticate, call the core, answer.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use keyhouse_core::oauth::client_auth::ClientCredentials;
+use keyhouse_core::oauth::error::OAuthError;
+use keyhouse_core::oauth::grant::TokenRequest;
+use serde_json::{json, Value};
+
+use super::error::OAuthResponseError;
+use super::params::{self, Params};
+use crate::extract::ClientIp;
+use crate::AppState;
+
+type OAuthResult = Result<Response, OAuthResponseError>;
+
+/// Reads and parses the body; an oversized body is 413 with an OAuth JSON body.
+fn read(
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Params, OAuthResponseError> {
+    params::refuse_query_secrets(uri.query())?;
+    let body = body.map_err(|rejection| OAuthResponseError {
+        error: OAuthError::InvalidRequest("The request body could not be read".to_owned()),
+        too_large: rejection.status() == StatusCode::PAYLOAD_TOO_LARGE,
+    })?;
+    Ok(params::parse(headers, &body)?)
+}
+
+fn no_store(body: Value) -> Response {
+    let mut response = Json(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// The token endpoint: `{access_token, token_type: "bearer", expires_in}`.
+pub async fn token(
+    State(state): State<AppState>,
+    ClientIp(source): ClientIp,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> OAuthResult {
+    let params = read(&headers, &uri, body)?;
+    let client = params::client_credentials(&headers, &params)?;
+    let request = TokenRequest {
+        grant_type: params.get("grant_type").unwrap_or_default().to_owned(),
+        scope: params.get("scope").map(str::to_owned),
+    };
+    let issued = state.keyhouse.token(request, client, source).await?;
+    let mut body = json!({
+        "access_token": issued.access_token,
+        "token_type": "bearer",
+        "expires_in": issued.expires_in,
+    });
+    if let (Some(scope), Value::Object(map)) = (issued.scope, &mut body) {
+        map.insert("scope".into(), Value::String(scope));
+    }
+    Ok(no_store(body))
+}
+
+/// The credentials an introspection or revocation caller must present.
+fn caller(headers: &HeaderMap, params: &Params) -> Result<ClientCredentials, OAuthError> {
+    params::client_credentials(headers, params)?.ok_or(OAuthError::InvalidClient)
+}
+
+/// RFC 7662: `{"active": false}` for anything not live, else the token's facts.
+pub async fn introspect(
+    State(state): State<AppState>,
+    ClientIp(source): ClientIp,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> OAuthResult {
+    let params = read(&headers, &uri, body)?;
+    let caller = caller(&headers, &params)?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?;
+    let answer = match state.keyhouse.introspect(&caller, token, source).await? {
+        None => json!({"active": false}),
+        Some(active) => {
+            let mut body = json!({
+                "active": true,
+                "sub": active.sub,
+                "token_type": "Bearer",
+                "iat": active.issued_at.0 / 1000,
+                "exp": active.expires_at.0 / 1000,
+            });
+            if let Value::Object(map) = &mut body {
+                for (key, value) in [
+                    ("client_id", active.client_id),
+                    ("username", active.username),
+                    ("scope", active.scope),
+                ] {
+                    if let Some(v) = value {
+                        map.insert(key.into(), Value::String(v));
+                    }
+                }
+            }
+            body
+        }
+    };
+    Ok(no_store(answer))
+}
+
+/// RFC 7009: 200 with an empty body once the token is dead (or was never alive).
+pub async fn revoke(
+    State(state): State<AppState>,
+    ClientIp(source): ClientIp,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> OAuthResult {
+    let params = read(&headers, &uri, body)?;
+    let caller = caller(&headers, &params)?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?;
+    state.keyhouse.revoke(&caller, token, source).await?;
+    Ok(StatusCode::OK.into_response())
+}
