@@ -67,9 +67,19 @@ pub async fn token(
     Ok(no_store(body))
 }
 
-/// The credentials an introspection or revocation caller must present.
-fn caller(headers: &HeaderMap, params: &Params) -> Result<ClientCredentials, OAuthError> {
-    params::client_credentials(headers, params)?.ok_or(OAuthError::InvalidClient)
+/// What introspection and revocation both need: the caller's credentials
+/// (required) and the `token` parameter.
+fn token_call(
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(ClientCredentials, String), OAuthResponseError> {
+    let params = read(headers, uri, body)?;
+    let caller = params::client_credentials(headers, &params)?.ok_or(OAuthError::InvalidClient)?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?;
+    Ok((caller, token.to_owned()))
 }
 
 /// RFC 7662: `{"active": false}` for anything not live, else the token's facts.
@@ -80,12 +90,8 @@ pub async fn introspect(
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> OAuthResult {
-    let params = read(&headers, &uri, body)?;
-    let caller = caller(&headers, &params)?;
-    let token = params
-        .get("token")
-        .ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?;
-    let answer = match state.keyhouse.introspect(&caller, token, source).await? {
+    let (caller, token) = token_call(&headers, &uri, body)?;
+    let answer = match state.keyhouse.introspect(&caller, &token, source).await? {
         None => json!({"active": false}),
         Some(active) => {
             let mut body = json!({
@@ -120,11 +126,7 @@ pub async fn revoke(
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> OAuthResult {
-    let params = read(&headers, &uri, body)?;
-    let caller = caller(&headers, &params)?;
-    let token = params
-        .get("token")
-        .ok_or_else(|| OAuthError::InvalidRequest("token is required".to_owned()))?;
-    state.keyhouse.revoke(&caller, token, source).await?;
+    let (caller, token) = token_call(&headers, &uri, body)?;
+    state.keyhouse.revoke(&caller, &token, source).await?;
     Ok(StatusCode::OK.into_response())
 }

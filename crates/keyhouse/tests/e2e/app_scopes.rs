@@ -113,13 +113,9 @@ async fn removing_a_scope_refuses_the_already_issued_token_at_once() {
         app.client_id
     );
     let add = admin
-        .send(
-            Method::PATCH,
+        .patch(
             &scopes_path,
-            Some("application/json"),
-            json!({"scopes": env_viewer_scopes(&admin, &root).await})
-                .to_string()
-                .into_bytes(),
+            json!({"scopes": env_viewer_scopes(&admin, &root).await}),
         )
         .await;
     assert_eq!(add.status, 204, "{}", add.body);

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::apps::{app_token, assert_oauth_error, create_app, token_form};
+use crate::support::apps::{app_token, assert_oauth_error, cc_body, create_app, token_form};
 use crate::support::TestServer;
 
 #[tokio::test]
@@ -152,24 +152,13 @@ async fn patch_renames_and_a_refused_patch_changes_nothing() {
     let admin = server.admin().await;
     let app = create_app(&admin, "before").await;
     let path = format!("/accounts/api/connectedApplications/{}", app.client_id);
-    let resp = admin
-        .send(
-            reqwest::Method::PATCH,
-            &path,
-            Some("application/json"),
-            json!({"client_name": "after"}).to_string().into_bytes(),
-        )
-        .await;
+    let resp = admin.patch(&path, json!({"client_name": "after"})).await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert_eq!(resp.json()["client_name"], "after");
     let refused = admin
-        .send(
-            reqwest::Method::PATCH,
+        .patch(
             &path,
-            Some("application/json"),
-            json!({"client_name": "sneaky", "grant_types": ["bogus"]})
-                .to_string()
-                .into_bytes(),
+            json!({"client_name": "sneaky", "grant_types": ["bogus"]}),
         )
         .await;
     refused.assert_error(400);
@@ -192,14 +181,7 @@ async fn reset_secret_kills_the_old_secret_and_its_tokens() {
     assert_eq!(resp.status, 200, "{}", resp.body);
     let new_secret = resp.json()["client_secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, app.secret);
-    let old = token_form(
-        &server.client(),
-        &format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            app.client_id, app.secret
-        ),
-    )
-    .await;
+    let old = token_form(&server.client(), &cc_body(&app.client_id, &app.secret)).await;
     assert_oauth_error(&old, 401, "invalid_client");
     let mut renewed = app.clone();
     renewed.secret = new_secret;
@@ -221,33 +203,12 @@ async fn disabling_kills_live_tokens_and_blocks_new_ones() {
     let holder = server.client().with_token(&token);
     assert_eq!(holder.get("/accounts/api/me").await.status, 200);
     let path = format!("/accounts/api/connectedApplications/{}", app.client_id);
-    let off = admin
-        .send(
-            reqwest::Method::PATCH,
-            &path,
-            Some("application/json"),
-            json!({"enabled": false}).to_string().into_bytes(),
-        )
-        .await;
+    let off = admin.patch(&path, json!({"enabled": false})).await;
     assert_eq!(off.status, 200, "{}", off.body);
     holder.get("/accounts/api/me").await.assert_error(401);
-    let refused = token_form(
-        &server.client(),
-        &format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            app.client_id, app.secret
-        ),
-    )
-    .await;
+    let refused = token_form(&server.client(), &cc_body(&app.client_id, &app.secret)).await;
     assert_oauth_error(&refused, 401, "invalid_client");
-    let on = admin
-        .send(
-            reqwest::Method::PATCH,
-            &path,
-            Some("application/json"),
-            json!({"enabled": true}).to_string().into_bytes(),
-        )
-        .await;
+    let on = admin.patch(&path, json!({"enabled": true})).await;
     assert_eq!(on.status, 200);
     holder.get("/accounts/api/me").await.assert_error(401);
     assert!(!app_token(&server.client(), &app).await.is_empty());
@@ -274,14 +235,7 @@ async fn deleting_an_app_kills_credentials_and_tokens() {
         .get("/accounts/api/me")
         .await
         .assert_error(401);
-    let refused = token_form(
-        &server.client(),
-        &format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            app.client_id, app.secret
-        ),
-    )
-    .await;
+    let refused = token_form(&server.client(), &cc_body(&app.client_id, &app.secret)).await;
     assert_oauth_error(&refused, 401, "invalid_client");
 }
 

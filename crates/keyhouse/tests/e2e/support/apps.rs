@@ -76,16 +76,14 @@ pub async fn token_form(client: &Client, body: &str) -> Resp {
         .await
 }
 
+/// The form body of a client_credentials request with these credentials.
+pub fn cc_body(client_id: &str, secret: &str) -> String {
+    format!("grant_type=client_credentials&client_id={client_id}&client_secret={secret}")
+}
+
 /// A client_credentials token for `app` (200 expected).
 pub async fn app_token(client: &Client, app: &App) -> String {
-    let resp = token_form(
-        client,
-        &format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}",
-            app.client_id, app.secret
-        ),
-    )
-    .await;
+    let resp = token_form(client, &cc_body(&app.client_id, &app.secret)).await;
     assert_eq!(resp.status, 200, "{}", resp.body);
     resp.json()["access_token"].as_str().unwrap().to_owned()
 }

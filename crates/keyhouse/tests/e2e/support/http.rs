@@ -110,6 +110,11 @@ impl Client {
         self.send_json(Method::PUT, path, body).await
     }
 
+    /// PATCH a JSON body.
+    pub async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.send_json(Method::PATCH, path, body).await
+    }
+
     /// DELETE.
     pub async fn delete(&self, path: &str) -> Resp {
         self.send(Method::DELETE, path, None, Vec::new()).await
