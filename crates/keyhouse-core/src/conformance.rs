@@ -246,6 +246,18 @@ pub async fn token_lifecycle(store: Arc<dyn Store>) {
     };
     store.insert_token(&live).await.unwrap();
     store.insert_token(&expired).await.unwrap();
+    // A batch is all or nothing: a duplicate hash fails it and stores none of it.
+    let fresh = AccessTokenRecord {
+        hash: mint().hash,
+        ..live.clone()
+    };
+    assert!(store
+        .insert_tokens(&[fresh.clone(), live.clone()])
+        .await
+        .is_err());
+    assert!(store.find_token(&fresh.hash).await.unwrap().is_none());
+    store.insert_tokens(&[fresh.clone()]).await.unwrap();
+    assert_eq!(store.find_token(&fresh.hash).await.unwrap(), Some(fresh));
     assert_eq!(
         store.find_token(&live.hash).await.unwrap(),
         Some(live.clone())

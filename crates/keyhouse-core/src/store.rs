@@ -13,7 +13,7 @@ use crate::ids::{EnvId, OrgId, UserId};
 use crate::time_fmt::Timestamp;
 
 /// What a backend can report; mapped to [`crate::CoreError`] by the core.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     /// A uniqueness rule was violated; the message names the rule for the user.
     #[error("{0}")]
@@ -136,8 +136,13 @@ pub trait AppStore: Send + Sync {
 /// Issued access tokens, stored only by their hash.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Stores a new token; durable when this returns.
-    async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;
+    /// Stores new tokens in one transaction (one fsync for the whole batch:
+    /// group commit); all of them are durable when this returns, or none is.
+    async fn insert_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()>;
+    /// Stores one new token; durable when this returns.
+    async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()> {
+        self.insert_tokens(std::slice::from_ref(token)).await
+    }
     /// One token by hash (used on a cache miss when several nodes share the database).
     async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>>;
     /// Deletes a token (logout, revocation); durable when this returns. Deleting

@@ -12,23 +12,26 @@ use crate::PostgresStore;
 
 #[async_trait]
 impl TokenStore for PostgresStore {
-    async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()> {
-        // Autocommit: durable once PostgreSQL acknowledges the statement.
-        sqlx::query(concat!(
-            "INSERT INTO access_tokens (",
-            token_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6)"
-        ))
-        .bind(&token.hash.0[..])
-        .bind(token.user_id.map(|u| u.0))
-        .bind(token.client_id.as_deref())
-        .bind(token.org_id.0)
-        .bind(token.created_at.0)
-        .bind(token.expires_at.0)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
+    async fn insert_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
+        // One transaction, one commit: durable once PostgreSQL acknowledges it.
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for token in tokens {
+            sqlx::query(concat!(
+                "INSERT INTO access_tokens (",
+                token_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6)"
+            ))
+            .bind(&token.hash.0[..])
+            .bind(token.user_id.map(|u| u.0))
+            .bind(token.client_id.as_deref())
+            .bind(token.org_id.0)
+            .bind(token.created_at.0)
+            .bind(token.expires_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
     }
 
     async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>> {

@@ -12,22 +12,25 @@ const TOKEN_COLUMNS: &str = "token_hash, user_id, client_id, org_id, created_at,
 
 #[async_trait]
 impl TokenStore for SqliteStore {
-    async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO access_tokens \
-             (token_hash, user_id, client_id, org_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(token.hash.0.as_slice())
-        .bind(token.user_id.map(|u| u.to_string()))
-        .bind(token.client_id.as_deref())
-        .bind(token.org_id.to_string())
-        .bind(token.created_at.0)
-        .bind(token.expires_at.0)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(map_err)
+    async fn insert_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for token in tokens {
+            sqlx::query(
+                "INSERT INTO access_tokens \
+                 (token_hash, user_id, client_id, org_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(token.hash.0.as_slice())
+            .bind(token.user_id.map(|u| u.to_string()))
+            .bind(token.client_id.as_deref())
+            .bind(token.org_id.to_string())
+            .bind(token.created_at.0)
+            .bind(token.expires_at.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
     }
 
     async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>> {

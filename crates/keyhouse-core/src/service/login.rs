@@ -99,7 +99,7 @@ impl Keyhouse {
             created_at: now,
             expires_at: now.plus_minutes(lifetime),
         };
-        self.store.insert_token(&record).await?;
+        self.token_writer.write(record.clone()).await?;
         self.sessions.insert(record);
         self.store.record_login(user.id, now).await?;
         Ok(IssuedToken {

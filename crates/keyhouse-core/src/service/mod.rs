@@ -23,6 +23,7 @@ use crate::access::{Actor, AppActor, OrgTree, SecretHash, UserActor};
 use crate::authn::password::PasswordPolicy;
 use crate::authn::sessions::SessionTable;
 use crate::authn::throttle::{Throttle, ThrottlePolicy};
+use crate::authn::token_writer::TokenWriter;
 use crate::clock::Clock;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::OrgId;
@@ -52,6 +53,8 @@ pub struct Keyhouse {
     pub(crate) sessions: Arc<SessionTable>,
     pub(crate) apps: Arc<AppCache>,
     pub(crate) throttles: Throttles,
+    /// Group-commit writer for issued tokens.
+    pub(crate) token_writer: TokenWriter,
     pub(crate) settings: CoreSettings,
     /// A real Argon2id hash of a random password, verified against when the
     /// username is unknown so both failures cost the same time.
@@ -89,6 +92,7 @@ impl Keyhouse {
         }
         tracing::info!(live_tokens = sessions.len(), "session table loaded");
         Ok(Self {
+            token_writer: TokenWriter::spawn(store.clone()),
             store,
             clock,
             sessions,

@@ -47,10 +47,10 @@ impl Keyhouse {
             created_at: now,
             expires_at: now.plus_minutes(APP_TOKEN_LIFETIME_MINUTES),
         };
-        self.store
-            .insert_token(&record)
+        self.token_writer
+            .write(record.clone())
             .await
-            .map_err(|e| OAuthError::Server(e.into()))?;
+            .map_err(OAuthError::Server)?;
         self.sessions.insert(record);
         Ok(TokenResponse {
             access_token: token.secret,
