@@ -256,7 +256,10 @@ pub async fn token_lifecycle(store: Arc<dyn Store>) {
         .await
         .is_err());
     assert!(store.find_token(&fresh.hash).await.unwrap().is_none());
-    store.insert_tokens(&[fresh.clone()]).await.unwrap();
+    store
+        .insert_tokens(std::slice::from_ref(&fresh))
+        .await
+        .unwrap();
     assert_eq!(store.find_token(&fresh.hash).await.unwrap(), Some(fresh));
     assert_eq!(
         store.find_token(&live.hash).await.unwrap(),
