@@ -53,18 +53,49 @@ impl PasswordPolicy {
     }
 }
 
-/// Runs Argon2 off the async executor: a hash takes tens of milliseconds of CPU.
-pub async fn hash_blocking(policy: PasswordPolicy, password: String) -> Result<String, CoreError> {
-    tokio::task::spawn_blocking(move || policy.hash(&password))
-        .await
-        .map_err(|e| CoreError::Internal(format!("hash task: {e}")))?
+/// Runs Argon2 off the async executor, at most one hash per CPU at a time: each
+/// hash holds 19 MiB and tens of milliseconds of CPU, so unbounded parallel
+/// logins would only add memory (a login flood must not exhaust RAM) and
+/// latency, not throughput.
+#[derive(Debug)]
+pub struct Passwords {
+    policy: PasswordPolicy,
+    gate: tokio::sync::Semaphore,
 }
 
-/// Verifies off the async executor; see [`hash_blocking`].
-pub async fn verify_blocking(policy: PasswordPolicy, password: String, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || policy.verify(&password, &phc))
-        .await
-        .unwrap_or(false)
+impl Passwords {
+    /// A hasher allowing as many concurrent hashes as the machine has CPUs.
+    pub fn new(policy: PasswordPolicy) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            policy,
+            gate: tokio::sync::Semaphore::new(cpus),
+        }
+    }
+
+    /// Hashes a new password.
+    pub async fn hash(&self, password: String) -> Result<String, CoreError> {
+        let _permit = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|e| CoreError::Internal(format!("hash gate: {e}")))?;
+        let policy = self.policy;
+        tokio::task::spawn_blocking(move || policy.hash(&password))
+            .await
+            .map_err(|e| CoreError::Internal(format!("hash task: {e}")))?
+    }
+
+    /// Verifies a password against a stored hash.
+    pub async fn verify(&self, password: String, phc: String) -> bool {
+        let Ok(_permit) = self.gate.acquire().await else {
+            return false;
+        };
+        let policy = self.policy;
+        tokio::task::spawn_blocking(move || policy.verify(&password, &phc))
+            .await
+            .unwrap_or(false)
+    }
 }
 
 #[cfg(test)]

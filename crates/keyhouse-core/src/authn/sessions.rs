@@ -1,16 +1,34 @@
 //! The in-memory session table: validation of a bearer token is a hash lookup
 //! here, never a disk read (architecture guide, "The hot path").
+//!
+//! Entries are kept compact because there is one per live token: the hash is
+//! the key only, and an app's client id is shared by all of its tokens.
 
-use dashmap::DashMap;
+use std::sync::Arc;
+
+use dashmap::{DashMap, DashSet};
 
 use super::token::{AccessTokenRecord, TokenHash};
+use crate::ids::{OrgId, UserId};
 use crate::time_fmt::Timestamp;
+
+/// One live token, without its hash (the key).
+#[derive(Debug, Clone)]
+struct LiveEntry {
+    user_id: Option<UserId>,
+    client_id: Option<Arc<str>>,
+    org_id: OrgId,
+    created_at: i64,
+    expires_at: i64,
+}
 
 /// Live tokens by hash. Writes go to storage first, then here, so the table
 /// never holds a token that storage would not return after a restart.
 #[derive(Debug, Default)]
 pub struct SessionTable {
-    live: DashMap<TokenHash, AccessTokenRecord>,
+    live: DashMap<TokenHash, LiveEntry>,
+    /// Interned client ids, so a million tokens of one app share one string.
+    clients: DashSet<Arc<str>>,
 }
 
 impl SessionTable {
@@ -19,17 +37,40 @@ impl SessionTable {
         Self::default()
     }
 
+    fn intern(&self, client_id: &str) -> Arc<str> {
+        if let Some(shared) = self.clients.get(client_id) {
+            return shared.key().clone();
+        }
+        let shared: Arc<str> = Arc::from(client_id);
+        self.clients.insert(shared.clone());
+        shared
+    }
+
     /// Adds (or replaces) a token.
     pub fn insert(&self, record: AccessTokenRecord) {
-        self.live.insert(record.hash, record);
+        let entry = LiveEntry {
+            user_id: record.user_id,
+            client_id: record.client_id.as_deref().map(|c| self.intern(c)),
+            org_id: record.org_id,
+            created_at: record.created_at.0,
+            expires_at: record.expires_at.0,
+        };
+        self.live.insert(record.hash, entry);
     }
 
     /// The token if it is present and not expired at `now`. An expired entry is
     /// dropped on sight.
     pub fn get_live(&self, hash: &TokenHash, now: Timestamp) -> Option<AccessTokenRecord> {
-        let record = self.live.get(hash).map(|r| r.value().clone())?;
-        if record.expires_at > now {
-            Some(record)
+        let entry = self.live.get(hash).map(|r| r.value().clone())?;
+        if entry.expires_at > now.0 {
+            Some(AccessTokenRecord {
+                hash: *hash,
+                user_id: entry.user_id,
+                client_id: entry.client_id.map(|c| c.to_string()),
+                org_id: entry.org_id,
+                created_at: Timestamp(entry.created_at),
+                expires_at: Timestamp(entry.expires_at),
+            })
         } else {
             self.live.remove(hash);
             None
@@ -44,7 +85,7 @@ impl SessionTable {
     /// Forgets every token issued to a connected app (disable, secret reset, delete).
     pub fn remove_client(&self, client_id: &str) {
         self.live
-            .retain(|_, r| r.client_id.as_deref() != Some(client_id));
+            .retain(|_, e| e.client_id.as_deref() != Some(client_id));
     }
 
     /// Forgets every token; later lookups go back to storage (shared backends only).
@@ -54,7 +95,7 @@ impl SessionTable {
 
     /// Drops every entry expired at `now`; returns how many remain.
     pub fn purge_expired(&self, now: Timestamp) -> usize {
-        self.live.retain(|_, r| r.expires_at > now);
+        self.live.retain(|_, e| e.expires_at > now.0);
         self.live.len()
     }
 
@@ -66,5 +107,39 @@ impl SessionTable {
     /// True when no token is held.
     pub fn is_empty(&self) -> bool {
         self.live.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authn::token::mint;
+
+    #[test]
+    fn entries_round_trip_expire_and_share_client_ids() {
+        let table = SessionTable::new();
+        let record = |client: Option<&str>| AccessTokenRecord {
+            hash: mint().hash,
+            user_id: None,
+            client_id: client.map(str::to_owned),
+            org_id: OrgId::generate(),
+            created_at: Timestamp(1_000),
+            expires_at: Timestamp(2_000),
+        };
+        let a = record(Some("app"));
+        let b = record(Some("app"));
+        table.insert(a.clone());
+        table.insert(b.clone());
+        assert_eq!(table.get_live(&a.hash, Timestamp(1_500)), Some(a.clone()));
+        assert_eq!(table.clients.len(), 1, "client ids are interned");
+        table.remove_client("app");
+        assert!(table.get_live(&b.hash, Timestamp(1_500)).is_none());
+        let c = record(None);
+        table.insert(c.clone());
+        assert!(
+            table.get_live(&c.hash, Timestamp(2_000)).is_none(),
+            "expired"
+        );
+        assert!(table.is_empty());
     }
 }

@@ -284,7 +284,7 @@ impl Keyhouse {
         principal: &Principal,
         org: Option<OrgId>,
         client_id: &str,
-    ) -> CoreResult<(Actor, OrgTree, ConnectedApp)> {
+    ) -> CoreResult<(Actor, std::sync::Arc<OrgTree>, ConnectedApp)> {
         let actor = self.actor(principal).await?;
         if matches!(actor, Actor::App(_)) {
             return Err(CoreError::Forbidden(

@@ -6,7 +6,6 @@ use crate::access::environment::EnvType;
 use crate::access::organization::{default_entitlements, parse_org_name, SESSION_TIMEOUT_DEFAULT};
 use crate::access::user::{check_new_password, parse_profile_field, parse_username, username_key};
 use crate::access::{Environment, Membership, Organization, Role, User};
-use crate::authn::password::hash_blocking;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{generate_client_id, EnvId, OrgId, UserId};
 use crate::time_fmt::Timestamp;
@@ -142,6 +141,7 @@ impl Keyhouse {
         self.store
             .insert_root_organization(&org, &envs, &user)
             .await?;
+        self.directory.clear();
         Ok((org, user))
     }
 
@@ -161,6 +161,7 @@ impl Keyhouse {
             role,
         };
         self.store.insert_user(&user, &[membership]).await?;
+        self.directory.clear();
         Ok(user)
     }
 
@@ -186,7 +187,7 @@ impl Keyhouse {
                 "Username '{username}' is already taken"
             )));
         }
-        let hash = hash_blocking(self.settings.password_policy, new.password).await?;
+        let hash = self.passwords.hash(new.password).await?;
         Ok(User {
             id: UserId::generate(),
             org_id: root,

@@ -97,6 +97,7 @@ impl Keyhouse {
         check_production_flag(env_type, new.is_production)?;
         let env = new_environment(org, &name, env_type, self.clock.now());
         self.store.insert_environment(&env).await?;
+        self.directory.clear();
         Ok(env)
     }
 
@@ -123,6 +124,7 @@ impl Keyhouse {
             current.name = parse_env_name(&name)?;
             current.updated_at = self.clock.now();
             self.store.update_environment(&current).await?;
+            self.directory.clear();
         }
         Ok(current)
     }
@@ -144,6 +146,7 @@ impl Keyhouse {
             ));
         }
         self.store.delete_environment(env).await?;
+        self.directory.clear();
         Ok(())
     }
 

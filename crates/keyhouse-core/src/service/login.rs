@@ -4,7 +4,6 @@ use std::net::IpAddr;
 
 use super::Keyhouse;
 use crate::access::user::{username_key, PASSWORD_MAX_CHARS, USERNAME_MAX_CHARS};
-use crate::authn::password::verify_blocking;
 use crate::authn::token::{mint, AccessTokenRecord, TokenHash, TOKEN_MAX_LEN};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{OrgId, UserId};
@@ -70,8 +69,7 @@ impl Keyhouse {
             .as_ref()
             .and_then(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.dummy_hash.clone());
-        let matches = !too_long
-            && verify_blocking(self.settings.password_policy, password.to_owned(), phc).await;
+        let matches = !too_long && self.passwords.verify(password.to_owned(), phc).await;
         let user = match user {
             Some(u) if matches && u.enabled && u.password_hash.is_some() => u,
             _ => {
@@ -102,6 +100,7 @@ impl Keyhouse {
         self.token_writer.write(record.clone()).await?;
         self.sessions.insert(record);
         self.store.record_login(user.id, now).await?;
+        self.directory.forget_user(user.id);
         Ok(IssuedToken {
             access_token: token.secret,
             expires_in_secs: lifetime * 60,

@@ -4,6 +4,7 @@
 mod app_cache;
 mod apps;
 mod bootstrap;
+mod directory;
 mod environments;
 mod login;
 mod organizations;
@@ -19,16 +20,22 @@ pub use login::{IssuedToken, Principal};
 pub use organizations::{NewBusinessGroup, OrgUpdate};
 pub use views::{AppSummary, HierarchyNode, MeView, OrgDetails, OrgSummary};
 
-use crate::access::{Actor, AppActor, OrgTree, SecretHash, UserActor};
-use crate::authn::password::PasswordPolicy;
+use crate::access::{
+    Actor, AppActor, Environment, Membership, OrgTree, SecretHash, User, UserActor,
+};
+use crate::authn::password::{PasswordPolicy, Passwords};
 use crate::authn::sessions::SessionTable;
 use crate::authn::throttle::{Throttle, ThrottlePolicy};
 use crate::authn::token_writer::TokenWriter;
 use crate::clock::Clock;
 use crate::error::{CoreError, CoreResult};
-use crate::ids::OrgId;
+use crate::ids::{OrgId, UserId};
 use crate::store::{Invalidation, InvalidationReceiver, Store};
 use app_cache::AppCache;
+use directory::Directory;
+
+/// Most environments of one organization held in memory and listed.
+pub const ENVIRONMENTS_HELD: u64 = 10_000;
 
 /// Settings the core needs from configuration.
 #[derive(Debug, Clone, Copy, Default)]
@@ -52,10 +59,13 @@ pub struct Keyhouse {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sessions: Arc<SessionTable>,
     pub(crate) apps: Arc<AppCache>,
+    /// Users, memberships, trees and environments in memory (single node only).
+    pub(crate) directory: Directory,
     pub(crate) throttles: Throttles,
     /// Group-commit writer for issued tokens.
     pub(crate) token_writer: TokenWriter,
-    pub(crate) settings: CoreSettings,
+    /// Argon2id with bounded concurrency.
+    pub(crate) passwords: Passwords,
     /// A real Argon2id hash of a random password, verified against when the
     /// username is unknown so both failures cost the same time.
     pub(crate) dummy_hash: String,
@@ -71,11 +81,8 @@ impl Keyhouse {
         clock: Arc<dyn Clock>,
         settings: CoreSettings,
     ) -> CoreResult<Self> {
-        let dummy_hash = crate::authn::password::hash_blocking(
-            settings.password_policy,
-            crate::authn::token::mint().secret,
-        )
-        .await?;
+        let passwords = Passwords::new(settings.password_policy);
+        let dummy_hash = passwords.hash(crate::authn::token::mint().secret).await?;
         let sessions = Arc::new(SessionTable::new());
         let apps = Arc::new(AppCache::default());
         // Subscribe before loading, so no revocation falls between the two.
@@ -92,6 +99,8 @@ impl Keyhouse {
         }
         tracing::info!(live_tokens = sessions.len(), "session table loaded");
         Ok(Self {
+            directory: Directory::new(!store.is_shared()),
+            passwords,
             token_writer: TokenWriter::spawn(store.clone()),
             store,
             clock,
@@ -101,7 +110,6 @@ impl Keyhouse {
                 accounts: Throttle::new(ThrottlePolicy::PER_ACCOUNT),
                 addresses: Throttle::new(ThrottlePolicy::PER_ADDRESS),
             },
-            settings,
             dummy_hash,
             dummy_secret: crate::oauth::secret::generate().hash,
         })
@@ -145,12 +153,11 @@ impl Keyhouse {
     pub(crate) async fn actor(&self, principal: &Principal) -> CoreResult<Actor> {
         if let Some(user_id) = principal.user_id {
             let user = self
-                .store
-                .find_user(user_id)
+                .load_user(user_id)
                 .await?
                 .filter(|u| u.enabled)
                 .ok_or(CoreError::InvalidToken)?;
-            let memberships = self.store.list_memberships(user.id).await?;
+            let memberships = self.load_memberships(user.id).await?.as_ref().clone();
             return Ok(Actor::User(UserActor { user, memberships }));
         }
         let client_id = principal
@@ -162,28 +169,83 @@ impl Keyhouse {
             .await?
             .filter(|c| c.app.enabled)
             .ok_or(CoreError::InvalidToken)?;
-        let org = self
-            .store
-            .find_organization(cached.app.org_id)
+        let root_id = self
+            .load_root_of(cached.app.org_id)
             .await?
             .ok_or(CoreError::InvalidToken)?;
         Ok(Actor::App(AppActor {
             app: cached.app.clone(),
             grants: cached.grants.clone(),
-            root_id: org.root_id,
+            root_id,
         }))
     }
 
     /// The tree that `org` belongs to, or the no-access refusal when it does not
     /// exist or is in another tenant's tree.
-    async fn tree_of(&self, actor: &Actor, org: OrgId) -> CoreResult<OrgTree> {
-        let found = self.store.find_organization(org).await?;
-        match found {
-            Some(o) if o.root_id == actor.root_id() => {
-                Ok(OrgTree::new(self.store.list_tree(o.root_id).await?))
-            }
+    async fn tree_of(&self, actor: &Actor, org: OrgId) -> CoreResult<Arc<OrgTree>> {
+        match self.load_root_of(org).await? {
+            Some(root) if root == actor.root_id() => self.load_tree(root).await,
             _ => Err(crate::access::permissions::no_access(org)),
         }
+    }
+
+    /// A user, from the directory cache or storage.
+    pub(crate) async fn load_user(&self, id: UserId) -> CoreResult<Option<User>> {
+        if let Some(hit) = self.directory.user(id) {
+            return Ok(Some(hit));
+        }
+        let epoch = self.directory.epoch();
+        let found = self.store.find_user(id).await?;
+        if let Some(user) = &found {
+            self.directory.keep_user(epoch, user);
+        }
+        Ok(found)
+    }
+
+    /// A user's memberships, from the directory cache or storage.
+    pub(crate) async fn load_memberships(&self, id: UserId) -> CoreResult<Arc<Vec<Membership>>> {
+        if let Some(hit) = self.directory.memberships(id) {
+            return Ok(hit);
+        }
+        let epoch = self.directory.epoch();
+        let list = Arc::new(self.store.list_memberships(id).await?);
+        self.directory.keep_memberships(epoch, id, list.clone());
+        Ok(list)
+    }
+
+    /// The whole tree under `root`, from the directory cache or storage.
+    pub(crate) async fn load_tree(&self, root: OrgId) -> CoreResult<Arc<OrgTree>> {
+        if let Some(hit) = self.directory.tree(root) {
+            return Ok(hit);
+        }
+        let epoch = self.directory.epoch();
+        let tree = Arc::new(OrgTree::new(self.store.list_tree(root).await?));
+        self.directory.keep_tree(epoch, root, tree.clone());
+        Ok(tree)
+    }
+
+    /// The root of the tree `org` belongs to, if `org` exists.
+    pub(crate) async fn load_root_of(&self, org: OrgId) -> CoreResult<Option<OrgId>> {
+        if let Some(root) = self.directory.root_of(org) {
+            return Ok(Some(root));
+        }
+        Ok(self.store.find_organization(org).await?.map(|o| o.root_id))
+    }
+
+    /// Every environment of `org` (up to [`ENVIRONMENTS_HELD`]), cached.
+    pub(crate) async fn load_environments(&self, org: OrgId) -> CoreResult<Arc<Vec<Environment>>> {
+        if let Some(hit) = self.directory.environments(org) {
+            return Ok(hit);
+        }
+        let epoch = self.directory.epoch();
+        let list = Arc::new(
+            self.store
+                .list_environments(org, 0, ENVIRONMENTS_HELD)
+                .await?
+                .data,
+        );
+        self.directory.keep_environments(epoch, org, list.clone());
+        Ok(list)
     }
 
     /// Forgets an app and every in-memory token issued to it.

@@ -1,6 +1,8 @@
 //! Organizations and business groups: `/me`, org details, create, update,
 //! delete and the hierarchy.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::bootstrap::new_environment;
@@ -14,9 +16,6 @@ use crate::access::{Action, Actor, OrgTree, Organization};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{generate_client_id, OrgId, UserId};
 use crate::time_fmt::Timestamp;
-
-/// Most environments listed inside an organization object.
-const EMBEDDED_ENV_LIMIT: u64 = 1000;
 
 /// `POST /accounts/api/organizations`.
 #[derive(Debug, Clone)]
@@ -46,17 +45,13 @@ impl Keyhouse {
     /// implicit `profile` scope) and the organizations the app holds scopes in.
     pub async fn me(&self, principal: &Principal) -> CoreResult<MeView> {
         let actor = self.actor(principal).await?;
-        let tree = OrgTree::new(self.store.list_tree(actor.root_id()).await?);
+        let tree = self.load_tree(actor.root_id()).await?;
         let (user, client) = match &actor {
             Actor::User(u) => (u.user.clone(), None),
             Actor::App(a) => {
-                let owner = self
-                    .store
-                    .find_user(a.app.owner_user_id)
-                    .await?
-                    .ok_or_else(|| {
-                        CoreError::NotFound("The app's owner no longer exists".to_owned())
-                    })?;
+                let owner = self.load_user(a.app.owner_user_id).await?.ok_or_else(|| {
+                    CoreError::NotFound("The app's owner no longer exists".to_owned())
+                })?;
                 let client = AppSummary {
                     client_id: a.app.client_id.clone(),
                     name: a.app.name.clone(),
@@ -135,6 +130,7 @@ impl Keyhouse {
             new_environment(id, "Design", EnvType::Design, Timestamp(now.0 + 1)),
         ];
         self.store.insert_business_group(&org, &envs).await?;
+        self.directory.clear();
         let mut orgs: Vec<Organization> = tree.all_in_order().into_iter().cloned().collect();
         orgs.push(org.clone());
         self.details(&OrgTree::new(orgs), org).await
@@ -174,6 +170,7 @@ impl Keyhouse {
         }
         org.updated_at = self.clock.now();
         self.store.update_organization(&org).await?;
+        self.directory.clear();
         self.details(&tree, org).await
     }
 
@@ -193,6 +190,7 @@ impl Keyhouse {
             ));
         }
         self.store.delete_organization(id).await?;
+        self.directory.clear();
         Ok(())
     }
 
@@ -212,7 +210,7 @@ impl Keyhouse {
         principal: &Principal,
         org: OrgId,
         action: Action,
-    ) -> CoreResult<(Actor, OrgTree, Organization)> {
+    ) -> CoreResult<(Actor, Arc<OrgTree>, Organization)> {
         let actor = self.actor(principal).await?;
         let tree = self.tree_of(&actor, org).await?;
         actor.check(&tree, org, action)?;
@@ -233,12 +231,8 @@ impl Keyhouse {
     }
 
     async fn details(&self, tree: &OrgTree, org: Organization) -> CoreResult<OrgDetails> {
-        let environments = self
-            .store
-            .list_environments(org.id, 0, EMBEDDED_ENV_LIMIT)
-            .await?
-            .data;
-        let owner = self.store.find_user(org.owner_id).await?;
+        let environments = self.load_environments(org.id).await?.as_ref().clone();
+        let owner = self.load_user(org.owner_id).await?;
         Ok(OrgDetails {
             parent_ids: tree.ancestors(org.id),
             sub_ids: tree.children(org.id).to_vec(),
