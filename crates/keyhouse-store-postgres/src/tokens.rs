@@ -10,26 +10,29 @@ use crate::invalidations::notify;
 use crate::rows::{token_columns, token_from_row};
 use crate::PostgresStore;
 
+/// Rows per INSERT statement (6 bound values each, far below the 65535 limit).
+const INSERT_CHUNK: usize = 256;
+
 #[async_trait]
 impl TokenStore for PostgresStore {
     async fn insert_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
-        // One transaction, one commit: durable once PostgreSQL acknowledges it.
+        // One transaction, one commit, one multi-row statement per chunk.
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for token in tokens {
-            sqlx::query(concat!(
+        for chunk in tokens.chunks(INSERT_CHUNK) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
                 "INSERT INTO access_tokens (",
                 token_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6)"
-            ))
-            .bind(&token.hash.0[..])
-            .bind(token.user_id.map(|u| u.0))
-            .bind(token.client_id.as_deref())
-            .bind(token.org_id.0)
-            .bind(token.created_at.0)
-            .bind(token.expires_at.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+                ") "
+            ));
+            insert.push_values(chunk, |mut row, token| {
+                row.push_bind(token.hash.0.to_vec())
+                    .push_bind(token.user_id.map(|u| u.0))
+                    .push_bind(token.client_id.clone())
+                    .push_bind(token.org_id.0)
+                    .push_bind(token.created_at.0)
+                    .push_bind(token.expires_at.0);
+            });
+            insert.build().execute(&mut *tx).await.map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)
     }

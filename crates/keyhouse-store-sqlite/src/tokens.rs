@@ -8,27 +8,31 @@ use keyhouse_core::time_fmt::Timestamp;
 use crate::error::map_err;
 use crate::{rows, SqliteStore};
 
+/// Rows per INSERT statement (6 bound values each, far below SQLite's limit).
+const INSERT_CHUNK: usize = 256;
+
 const TOKEN_COLUMNS: &str = "token_hash, user_id, client_id, org_id, created_at, expires_at";
 
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn insert_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
+        // One transaction, and one multi-row statement per chunk: the per-row
+        // cost is binding six values, not a statement round trip.
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for token in tokens {
-            sqlx::query(
+        for chunk in tokens.chunks(INSERT_CHUNK) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO access_tokens \
-                 (token_hash, user_id, client_id, org_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(token.hash.0.as_slice())
-            .bind(token.user_id.map(|u| u.to_string()))
-            .bind(token.client_id.as_deref())
-            .bind(token.org_id.to_string())
-            .bind(token.created_at.0)
-            .bind(token.expires_at.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+                 (token_hash, user_id, client_id, org_id, created_at, expires_at) ",
+            );
+            insert.push_values(chunk, |mut row, token| {
+                row.push_bind(token.hash.0.to_vec())
+                    .push_bind(token.user_id.map(|u| u.to_string()))
+                    .push_bind(token.client_id.clone())
+                    .push_bind(token.org_id.to_string())
+                    .push_bind(token.created_at.0)
+                    .push_bind(token.expires_at.0);
+            });
+            insert.build().execute(&mut *tx).await.map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)
     }
