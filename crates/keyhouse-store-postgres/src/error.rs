@@ -77,7 +77,9 @@ pub(crate) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
 /// operator intervention incl. shutdown and cancel (57), system I/O (58),
 /// lock not available (55P03) and a read-only standby after failover (25006).
 fn is_transient(code: &str) -> bool {
-    ["08", "40", "53", "57", "58"]
+    // 08 connection, 28 authorization (credentials changed), 3D database gone,
+    // 40 rollback, 53 resources, 57 operator intervention, 58 system error.
+    ["08", "28", "3D", "40", "53", "57", "58"]
         .iter()
         .any(|class| code.starts_with(class))
         || code == "55P03"

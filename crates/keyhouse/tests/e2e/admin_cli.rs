@@ -87,3 +87,52 @@ async fn init_migrate_and_config_file() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("config"));
 }
+
+#[tokio::test]
+async fn serves_https_from_an_operator_certificate_and_key() {
+    use std::io::{BufRead, BufReader};
+    // A self-signed pair made by a first server stands in for the operator's files.
+    let first = TestServer::start_tls().await;
+    let cert = first.cert.clone().unwrap();
+    let key = cert.with_file_name("key.pem");
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyhouse"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .env_remove("KEYHOUSE_DATABASE_URL")
+        .env("KEYHOUSE_ADMIN_PASSWORD", crate::support::ADMIN_PASSWORD)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let base = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("keyhouse listening on ").map(str::to_owned))
+        .expect("listening line");
+    assert!(base.starts_with("https://"), "{base}");
+    let client = crate::support::Client::new(&base, Some(&cert));
+    let health = client.get("/healthz").await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(health.status, 200);
+    // A missing key file is a clear start-up error, not a panic.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_keyhouse"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .args(["--tls-key", "/nonexistent/key.pem"])
+        .env_remove("KEYHOUSE_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("TLS"),
+        "{bad:?}"
+    );
+}

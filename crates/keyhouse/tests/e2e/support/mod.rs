@@ -189,6 +189,11 @@ impl TestServer {
             .await
     }
 
+    /// The PostgreSQL database of this server, when on that backend.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
     /// The data directory (for tests that inspect stored files).
     pub fn data_path(&self) -> &Path {
         self.data_dir.path()
