@@ -33,31 +33,8 @@ _keyhouse_cli_log() {
     printf 'anypoint-cli.sh: %s\n' "$*" >&2
 }
 
-# keyhouse_apt_install PACKAGE...
-#   apt-get install the packages, running `apt-get update` once per shell
-#   first. Shared with scripts/lib/postgres.sh; whichever file is sourced
-#   first defines it.
-if ! declare -F keyhouse_apt_install >/dev/null; then
-    keyhouse_apt_install() {
-        local -a sudo=()
-        if [[ "$(id -u)" -ne 0 ]]; then
-            if command -v sudo >/dev/null 2>&1; then
-                sudo=(sudo)
-            else
-                printf 'cannot install %s: not root and sudo is not available\n' "$*" >&2
-                return 1
-            fi
-        fi
-        if [[ -z "${KEYHOUSE_APT_UPDATED:-}" ]]; then
-            printf 'apt-get update\n' >&2
-            "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
-            KEYHOUSE_APT_UPDATED=1
-        fi
-        printf 'apt-get install %s\n' "$*" >&2
-        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -q --no-install-recommends "$@" || return 1
-    }
-fi
+# shellcheck source=scripts/lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 # keyhouse_node_install: make sure node and npm are on PATH.
 keyhouse_node_install() {
