@@ -53,46 +53,82 @@ impl PasswordPolicy {
     }
 }
 
-/// Runs Argon2 off the async executor, at most one hash per CPU at a time: each
-/// hash holds 19 MiB and tens of milliseconds of CPU, so unbounded parallel
-/// logins would only add memory (a login flood must not exhaust RAM) and
-/// latency, not throughput.
-#[derive(Debug)]
+/// Runs Argon2 on a fixed set of worker threads, one per CPU. Each hash needs
+/// 19 MiB and tens of milliseconds of CPU: more parallel hashes would add only
+/// memory and latency, not throughput, and a fixed set of threads keeps the
+/// allocator from growing one 19 MiB arena per short-lived blocking thread
+/// (a login flood must not exhaust RAM).
 pub struct Passwords {
     policy: PasswordPolicy,
-    gate: tokio::sync::Semaphore,
+    jobs: tokio::sync::mpsc::Sender<Job>,
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passwords")
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+/// Hash requests that may wait for a worker.
+const QUEUE: usize = 1024;
+
 impl Passwords {
-    /// A hasher allowing as many concurrent hashes as the machine has CPUs.
+    /// Starts one worker thread per CPU.
     pub fn new(policy: PasswordPolicy) -> Self {
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self {
-            policy,
-            gate: tokio::sync::Semaphore::new(cpus),
+        let (jobs, queue) = tokio::sync::mpsc::channel::<Job>(QUEUE);
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..cpus {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || loop {
+                    let job = match queue.lock() {
+                        Ok(mut q) => q.blocking_recv(),
+                        Err(_) => None,
+                    };
+                    match job {
+                        Some(job) => job(),
+                        None => break,
+                    }
+                });
+            if let Err(err) = spawned {
+                tracing::error!(error = %err, "could not start a password-hashing thread");
+            }
         }
+        Self { policy, jobs }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(PasswordPolicy) -> T + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let policy = self.policy;
+        let job: Job = Box::new(move || {
+            let _ = done.send(work(policy));
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| CoreError::Internal("password workers stopped".to_owned()))?;
+        result
+            .await
+            .map_err(|_| CoreError::Internal("password worker failed".to_owned()))
     }
 
     /// Hashes a new password.
     pub async fn hash(&self, password: String) -> Result<String, CoreError> {
-        let _permit = self
-            .gate
-            .acquire()
-            .await
-            .map_err(|e| CoreError::Internal(format!("hash gate: {e}")))?;
-        let policy = self.policy;
-        tokio::task::spawn_blocking(move || policy.hash(&password))
-            .await
-            .map_err(|e| CoreError::Internal(format!("hash task: {e}")))?
+        self.run(move |policy| policy.hash(&password)).await?
     }
 
     /// Verifies a password against a stored hash.
     pub async fn verify(&self, password: String, phc: String) -> bool {
-        let Ok(_permit) = self.gate.acquire().await else {
-            return false;
-        };
-        let policy = self.policy;
-        tokio::task::spawn_blocking(move || policy.verify(&password, &phc))
+        self.run(move |policy| policy.verify(&password, &phc))
             .await
             .unwrap_or(false)
     }
