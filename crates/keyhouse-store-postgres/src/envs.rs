@@ -6,7 +6,7 @@ use keyhouse_core::ids::{EnvId, OrgId};
 use keyhouse_core::store::{EnvironmentStore, Page, StoreError, StoreResult};
 use sqlx::PgExecutor;
 
-use crate::error::{map_err, map_write_err, Writing};
+use crate::error::{changed, map_err, map_write_err, Writing};
 use crate::rows::{env_columns, env_from_row, page_bound};
 use crate::PostgresStore;
 
@@ -92,10 +92,7 @@ impl EnvironmentStore for PostgresStore {
             .execute(&self.pool)
             .await
             .map_err(|e| map_write_err(e, Writing::Env(env)))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 
     async fn delete_environment(&self, id: EnvId) -> StoreResult<()> {
@@ -104,9 +101,6 @@ impl EnvironmentStore for PostgresStore {
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 }

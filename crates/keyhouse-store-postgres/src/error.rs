@@ -134,6 +134,15 @@ fn conflict_message(constraint: &str, what: Writing<'_>) -> String {
     }
 }
 
+/// An update or delete of one row by key: no row touched means it was not there.
+pub(crate) fn changed(rows_affected: u64) -> keyhouse_core::store::StoreResult<()> {
+    if rows_affected == 0 {
+        Err(keyhouse_core::store::StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use keyhouse_core::store::{OrganizationStore, StoreError, StoreResult};
 use sqlx::PgExecutor;
 
 use crate::envs::insert_env_row;
-use crate::error::{is_foreign_key_violation, map_err, map_write_err, Writing};
+use crate::error::{changed, is_foreign_key_violation, map_err, map_write_err, Writing};
 use crate::rows::{org_columns, org_from_row, timeout_to_db};
 use crate::users::{insert_membership_row, insert_user_row};
 use crate::PostgresStore;
@@ -131,10 +131,7 @@ impl OrganizationStore for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(|e| map_write_err(e, Writing::Org(org)))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 
     async fn delete_organization(&self, id: OrgId) -> StoreResult<()> {
@@ -154,9 +151,6 @@ impl OrganizationStore for PostgresStore {
                     map_err(e)
                 }
             })?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 }

@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use keyhouse_core::access::user::username_key;
 use keyhouse_core::access::{Membership, User};
 use keyhouse_core::ids::UserId;
-use keyhouse_core::store::{StoreError, StoreResult, UserStore};
+use keyhouse_core::store::{StoreResult, UserStore};
 use keyhouse_core::time_fmt::Timestamp;
 use sqlx::PgExecutor;
 
-use crate::error::{map_err, map_write_err, Writing};
+use crate::error::{changed, map_err, map_write_err, Writing};
 use crate::rows::{membership_from_row, user_columns, user_from_row};
 use crate::PostgresStore;
 
@@ -127,9 +127,6 @@ impl UserStore for PostgresStore {
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 }

@@ -6,7 +6,7 @@ use keyhouse_core::ids::OrgId;
 use keyhouse_core::store::{AppStore, Page, StoreError, StoreResult};
 use sqlx::{Row, SqliteConnection};
 
-use crate::error::{map_app_err, map_err};
+use crate::error::{changed, map_app_err, map_err};
 use crate::{rows, SqliteStore};
 
 const APP_COLUMNS: &str = "client_id, secret_hash, name, org_id, owner_user_id, grant_types, \
@@ -164,10 +164,7 @@ impl AppStore for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(|e| map_app_err(e, &app.name))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 
     async fn delete_app(&self, client_id: &str) -> StoreResult<()> {
@@ -177,10 +174,7 @@ impl AppStore for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 
     async fn list_app_scopes(&self, client_id: &str) -> StoreResult<Vec<ScopeGrant>> {

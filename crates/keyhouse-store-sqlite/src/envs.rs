@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use keyhouse_core::access::Environment;
 use keyhouse_core::ids::{EnvId, OrgId};
-use keyhouse_core::store::{EnvironmentStore, Page, StoreError, StoreResult};
+use keyhouse_core::store::{EnvironmentStore, Page, StoreResult};
 use sqlx::{Row, SqliteConnection};
 
-use crate::error::map_err;
+use crate::error::{changed, map_err};
 use crate::{rows, SqliteStore};
 
 const ENV_COLUMNS: &str = "id, org_id, name, env_type, client_id, created_at, updated_at";
@@ -92,10 +92,7 @@ impl EnvironmentStore for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 
     async fn delete_environment(&self, id: EnvId) -> StoreResult<()> {
@@ -104,9 +101,6 @@ impl EnvironmentStore for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 }

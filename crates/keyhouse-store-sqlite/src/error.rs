@@ -50,3 +50,12 @@ fn conflict_message(raw: &str) -> &'static str {
         "The object already exists"
     }
 }
+
+/// An update or delete of one row by key: no row touched means it was not there.
+pub(crate) fn changed(rows_affected: u64) -> keyhouse_core::store::StoreResult<()> {
+    if rows_affected == 0 {
+        Err(keyhouse_core::store::StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

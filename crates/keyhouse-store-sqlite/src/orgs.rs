@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use keyhouse_core::access::{Environment, Membership, Organization, Role, User};
 use keyhouse_core::ids::OrgId;
-use keyhouse_core::store::{OrganizationStore, StoreError, StoreResult};
+use keyhouse_core::store::{OrganizationStore, StoreResult};
 use sqlx::SqliteConnection;
 
 use crate::envs::insert_environment_row;
-use crate::error::map_err;
+use crate::error::{changed, map_err};
 use crate::users::{insert_membership_row, insert_user_row};
 use crate::{rows, SqliteStore};
 
@@ -128,10 +128,7 @@ impl OrganizationStore for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 
     async fn delete_organization(&self, id: OrgId) -> StoreResult<()> {
@@ -141,9 +138,6 @@ impl OrganizationStore for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        changed(done.rows_affected())
     }
 }
