@@ -41,21 +41,9 @@ impl Keyhouse {
             Err(CoreError::InvalidToken) => return Ok(None),
             Err(other) => return Err(other.into()),
         };
-        let record = match self
-            .live_token(&crate::authn::token::TokenHash::of(token))
-            .await
-        {
-            Ok(r) => r,
-            Err(CoreError::InvalidToken) => return Ok(None),
-            Err(other) => return Err(other.into()),
-        };
         let (sub, username) = match principal.user_id {
             Some(user_id) => {
-                let user = self
-                    .store
-                    .find_user(user_id)
-                    .await
-                    .map_err(|e| OAuthError::Server(e.into()))?;
+                let user = self.load_user(user_id).await?;
                 match user {
                     Some(u) if u.enabled => (u.id.to_string(), Some(u.username)),
                     _ => return Ok(None),
@@ -83,8 +71,8 @@ impl Keyhouse {
             sub,
             username,
             scope,
-            issued_at: record.created_at,
-            expires_at: record.expires_at,
+            issued_at: principal.issued_at,
+            expires_at: principal.expires_at,
         }))
     }
 }

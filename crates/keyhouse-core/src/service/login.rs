@@ -19,6 +19,7 @@ pub struct Principal {
     pub user_id: Option<UserId>,
     pub client_id: Option<String>,
     pub org_id: OrgId,
+    pub issued_at: Timestamp,
     pub expires_at: Timestamp,
 }
 
@@ -126,6 +127,7 @@ impl Keyhouse {
             user_id: record.user_id,
             client_id: record.client_id,
             org_id: record.org_id,
+            issued_at: record.created_at,
             expires_at: record.expires_at,
         })
     }
@@ -171,6 +173,7 @@ impl Keyhouse {
             user_id: None,
             client_id: Some(app.app.client_id.clone()),
             org_id: app.app.org_id,
+            issued_at: self.clock.now(),
             expires_at: self.clock.now(),
         })
     }
