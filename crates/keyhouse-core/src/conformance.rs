@@ -238,6 +238,7 @@ pub async fn token_lifecycle(store: Arc<dyn Store>) {
         org_id: root.id,
         created_at: now,
         expires_at: now.plus_minutes(60),
+        scope: None,
     };
     let expired = AccessTokenRecord {
         hash: mint().hash,
@@ -434,6 +435,7 @@ pub async fn app_tokens(store: Arc<dyn Store>) {
         org_id: root.id,
         created_at: now,
         expires_at: now.plus_minutes(60),
+        scope: None,
     };
     let first = record(&ci.client_id);
     let second = record(&ci.client_id);

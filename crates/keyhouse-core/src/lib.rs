@@ -5,17 +5,21 @@
 //! [`clock::Clock`] so that expiry is testable without sleeping.
 
 pub mod access;
+pub mod audit;
 pub mod authn;
 pub mod clock;
 pub mod error;
 pub mod ids;
 pub mod oauth;
+pub mod oidc;
 pub mod service;
 pub mod store;
 pub mod time_fmt;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance_grants;
 
 pub use error::CoreError;
 pub use service::Keyhouse;

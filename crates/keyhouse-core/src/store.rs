@@ -8,8 +8,14 @@ use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::access::{ConnectedApp, Environment, Membership, Organization, ScopeGrant, User};
+use crate::audit::AuditEvent;
+use crate::authn::browser::BrowserSession;
 use crate::authn::token::{AccessTokenRecord, TokenHash};
 use crate::ids::{EnvId, OrgId, UserId};
+use crate::oauth::records::{
+    AuthorizationCode, CodeRedemption, Consent, RefreshRotation, RefreshTokenRecord, UsedAssertion,
+};
+use crate::oidc::keys::SigningKeyRecord;
 use crate::time_fmt::Timestamp;
 
 /// What a backend can report; mapped to [`crate::CoreError`] by the core.
@@ -156,6 +162,129 @@ pub trait TokenStore: Send + Sync {
     async fn purge_expired_tokens(&self, now: Timestamp) -> StoreResult<u64>;
 }
 
+/// What apps acting on behalf of users leave behind: browser sessions, codes,
+/// consents and refresh tokens (issue 5). Methods that change several rows do
+/// so in one transaction, and each writes the audit events it is given in the
+/// same transaction as the change they describe.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Stores a new browser session.
+    async fn insert_browser_session(&self, session: &BrowserSession) -> StoreResult<()>;
+    /// One browser session by the hash of its cookie value.
+    async fn find_browser_session(&self, hash: &TokenHash) -> StoreResult<Option<BrowserSession>>;
+    /// Ends a browser session (sign-out); absent is fine.
+    async fn delete_browser_session(&self, hash: &TokenHash) -> StoreResult<()>;
+
+    /// Stores a new authorization code together with the consent it was issued
+    /// under (created or widened) and the audit events, all or nothing.
+    async fn insert_authorization_code(
+        &self,
+        code: &AuthorizationCode,
+        consent: &Consent,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
+    /// Consumes a code atomically: of concurrent callers exactly one gets
+    /// `Redeemed`; later callers get `AlreadyUsed` (CG-01, CG-07). `now` is the
+    /// consumption time recorded.
+    async fn redeem_authorization_code(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<CodeRedemption>;
+
+    /// Records the user's consent (insert or replace scope/updated_at) with audit events.
+    async fn upsert_consent(&self, consent: &Consent, audit: &[AuditEvent]) -> StoreResult<()>;
+    /// The user's consent for an app, if any.
+    async fn find_consent(&self, user: UserId, client_id: &str) -> StoreResult<Option<Consent>>;
+    /// Every app a user has authorized, most recently updated first.
+    async fn list_consents_of_user(&self, user: UserId) -> StoreResult<Vec<Consent>>;
+    /// Every user who authorized an app, most recently updated first.
+    async fn list_consents_of_app(&self, client_id: &str) -> StoreResult<Vec<Consent>>;
+    /// Withdraws a consent and, in the same transaction, deletes every access
+    /// token, refresh token and unused code the app holds for that user, and
+    /// writes the audit events. Returns false when there was no consent.
+    async fn revoke_consent(
+        &self,
+        user: UserId,
+        client_id: &str,
+        audit: &[AuditEvent],
+    ) -> StoreResult<bool>;
+    /// Withdraws every user's consent to an app, with all their tokens and codes
+    /// (admin "revoke all grants"); returns how many consents there were.
+    async fn revoke_consents_of_app(
+        &self,
+        client_id: &str,
+        audit: &[AuditEvent],
+    ) -> StoreResult<u64>;
+
+    /// Stores the tokens a user grant issued in one transaction: the access
+    /// token, the refresh token if any, `last_used_at` on the consent (when one
+    /// exists for the pair), and the audit events.
+    async fn insert_user_tokens(
+        &self,
+        access: &AccessTokenRecord,
+        refresh: Option<&RefreshTokenRecord>,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
+    /// Marks a refresh token rotated atomically (exactly one concurrent caller
+    /// gets `Rotated`, RT-09).
+    async fn rotate_refresh_token(
+        &self,
+        hash: &TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<RefreshRotation>;
+    /// One refresh token by hash (rotated or not).
+    async fn find_refresh_token(&self, hash: &TokenHash)
+        -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Kills a whole family: its refresh tokens, and every access token the
+    /// family's app holds for the family's user (reuse detected, code replayed,
+    /// refresh token revoked), with audit events. Returns refresh tokens deleted.
+    async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        audit: &[AuditEvent],
+    ) -> StoreResult<u64>;
+    /// Removes refresh tokens, codes, browser sessions and used assertion ids
+    /// that expired before `now`; returns how many rows went.
+    async fn purge_expired_grants(&self, now: Timestamp) -> StoreResult<u64>;
+
+    /// Remembers a JWT-bearer assertion id; false when it was already used (JB-09).
+    /// Atomic: of concurrent callers with the same (client, jti) one gets true.
+    async fn record_assertion(&self, used: &UsedAssertion) -> StoreResult<bool>;
+}
+
+/// ID-token signing keys (issue 5 §7: generated on first start, persisted, rotatable).
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Stores a new key.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Every stored key, oldest first.
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    /// Makes `new_key` the signing key: stores it and marks every other
+    /// unretired key retired at `at`, in one transaction.
+    async fn rotate_signing_key(
+        &self,
+        new_key: &SigningKeyRecord,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Deletes keys retired before `before` (their tokens have expired).
+    async fn delete_retired_keys(&self, before: Timestamp) -> StoreResult<u64>;
+}
+
+/// The audit log (written here; queried by the console issue's API).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends events in one transaction.
+    async fn insert_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// Events of an organization, newest first, paged (for tests and the future query API).
+    async fn list_audit_events(
+        &self,
+        org: OrgId,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Page<AuditEvent>>;
+}
+
 /// A change made by some node that every node's in-memory state must follow
 /// at once (architecture guide: revocations take effect on every node).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,7 +302,16 @@ pub type InvalidationReceiver = tokio::sync::mpsc::Receiver<Invalidation>;
 
 /// Everything the server stores, behind one object held as `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: OrganizationStore + EnvironmentStore + UserStore + AppStore + TokenStore {
+pub trait Store:
+    OrganizationStore
+    + EnvironmentStore
+    + UserStore
+    + AppStore
+    + TokenStore
+    + GrantStore
+    + KeyStore
+    + AuditStore
+{
     /// Answers only when the database does (readiness probe).
     async fn ping(&self) -> StoreResult<()>;
     /// True when other server nodes may write to the same database, so a token

@@ -6,6 +6,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod oauth;
+pub mod pages;
 pub mod wire;
 
 use std::sync::Arc;

@@ -120,6 +120,11 @@ fn conflict_message(constraint: &str, what: Writing<'_>) -> String {
             "The user already has a membership in this organization".to_owned()
         }
         ("access_tokens_pkey", _) => "This access token already exists".to_owned(),
+        ("refresh_tokens_pkey", _) => "This refresh token already exists".to_owned(),
+        ("authorization_codes_pkey", _) => "This authorization code already exists".to_owned(),
+        ("browser_sessions_pkey", _) => "This browser session already exists".to_owned(),
+        ("signing_keys_pkey", _) => "A signing key with this id already exists".to_owned(),
+        ("audit_events_id_key", _) => "An audit event with this id already exists".to_owned(),
         ("connected_apps_org_id_name_key_key", Writing::App(app)) => format!(
             "A connected app named '{}' already exists in this organization",
             truncate(&app.name)

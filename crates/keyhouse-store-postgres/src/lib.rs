@@ -7,9 +7,13 @@
 //! Every method that writes several rows does so in one transaction.
 
 mod apps;
+mod audit;
 mod envs;
 mod error;
+mod grant_rows;
+mod grants;
 mod invalidations;
+mod keys;
 mod orgs;
 mod rows;
 mod tokens;

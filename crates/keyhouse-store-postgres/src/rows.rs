@@ -5,8 +5,12 @@ use keyhouse_core::access::{
     Audience, ConnectedApp, EnvType, Environment, GrantType, Membership, Organization, Role,
     ScopeGrant, SecretHash, User,
 };
+use keyhouse_core::audit::AuditEvent;
+use keyhouse_core::authn::browser::BrowserSession;
 use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
 use keyhouse_core::ids::{EnvId, OrgId, UserId};
+use keyhouse_core::oauth::records::{AuthorizationCode, Consent, RefreshTokenRecord};
+use keyhouse_core::oidc::keys::SigningKeyRecord;
 use keyhouse_core::store::{StoreError, StoreResult};
 use keyhouse_core::time_fmt::Timestamp;
 use sqlx::postgres::PgRow;
@@ -44,10 +48,61 @@ pub(crate) use user_columns;
 /// Columns of `access_tokens`.
 macro_rules! token_columns {
     () => {
-        "token_hash, user_id, client_id, org_id, created_at, expires_at"
+        "token_hash, user_id, client_id, org_id, created_at, expires_at, scope"
     };
 }
 pub(crate) use token_columns;
+
+/// Columns of `browser_sessions`.
+macro_rules! session_columns {
+    () => {
+        "session_hash, user_id, auth_time, created_at, expires_at"
+    };
+}
+pub(crate) use session_columns;
+
+/// Columns of `authorization_codes` that [`code_from_row`] reads (`consumed_at` is write-only).
+macro_rules! code_columns {
+    () => {
+        "code_hash, client_id, user_id, redirect_uri, scope, code_challenge, nonce, \
+         auth_time, family_id, created_at, expires_at"
+    };
+}
+pub(crate) use code_columns;
+
+/// Columns of `consents`.
+macro_rules! consent_columns {
+    () => {
+        "user_id, client_id, scope, created_at, updated_at, last_used_at"
+    };
+}
+pub(crate) use consent_columns;
+
+/// Columns of `refresh_tokens`.
+macro_rules! refresh_columns {
+    () => {
+        "token_hash, family_id, client_id, user_id, scope, auth_time, created_at, \
+         expires_at, rotated_at"
+    };
+}
+pub(crate) use refresh_columns;
+
+/// Columns of `signing_keys`.
+macro_rules! key_columns {
+    () => {
+        "kid, algorithm, private_pem, created_at, retired_at"
+    };
+}
+pub(crate) use key_columns;
+
+/// Columns of `audit_events` that [`audit_from_row`] reads (`seq` only orders them).
+macro_rules! audit_columns {
+    () => {
+        "id, at, org_id, actor_user_id, actor_client_id, action, object_type, object_id, \
+         source, success, detail"
+    };
+}
+pub(crate) use audit_columns;
 
 /// Columns of `connected_apps` that [`app_from_row`] reads (`name_key` is write-only).
 macro_rules! app_columns {
@@ -161,6 +216,7 @@ pub(crate) fn token_from_row(row: &PgRow) -> StoreResult<AccessTokenRecord> {
         org_id: OrgId(get(row, "org_id")?),
         created_at: Timestamp(get(row, "created_at")?),
         expires_at: Timestamp(get(row, "expires_at")?),
+        scope: get(row, "scope")?,
     })
 }
 
@@ -208,6 +264,94 @@ pub(crate) fn scope_from_row(row: &PgRow) -> StoreResult<ScopeGrant> {
         scope: get(row, "scope")?,
         org: get::<Option<uuid::Uuid>>(row, "org_id")?.map(OrgId),
         env: get::<Option<uuid::Uuid>>(row, "env_id")?.map(EnvId),
+    })
+}
+
+/// Reads a nullable timestamp column.
+fn opt_time(row: &PgRow, column: &str) -> StoreResult<Option<Timestamp>> {
+    Ok(get::<Option<i64>>(row, column)?.map(Timestamp))
+}
+
+/// Decodes a `browser_sessions` row.
+pub(crate) fn session_from_row(row: &PgRow) -> StoreResult<BrowserSession> {
+    Ok(BrowserSession {
+        hash: TokenHash(hash32(row, "session_hash")?),
+        user_id: UserId(get(row, "user_id")?),
+        auth_time: Timestamp(get(row, "auth_time")?),
+        created_at: Timestamp(get(row, "created_at")?),
+        expires_at: Timestamp(get(row, "expires_at")?),
+    })
+}
+
+/// Decodes an `authorization_codes` row.
+pub(crate) fn code_from_row(row: &PgRow) -> StoreResult<AuthorizationCode> {
+    Ok(AuthorizationCode {
+        hash: TokenHash(hash32(row, "code_hash")?),
+        client_id: get(row, "client_id")?,
+        user_id: UserId(get(row, "user_id")?),
+        redirect_uri: get(row, "redirect_uri")?,
+        scope: get(row, "scope")?,
+        code_challenge: get(row, "code_challenge")?,
+        nonce: get(row, "nonce")?,
+        auth_time: Timestamp(get(row, "auth_time")?),
+        family_id: get(row, "family_id")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        expires_at: Timestamp(get(row, "expires_at")?),
+    })
+}
+
+/// Decodes a `consents` row.
+pub(crate) fn consent_from_row(row: &PgRow) -> StoreResult<Consent> {
+    Ok(Consent {
+        user_id: UserId(get(row, "user_id")?),
+        client_id: get(row, "client_id")?,
+        scope: get(row, "scope")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        updated_at: Timestamp(get(row, "updated_at")?),
+        last_used_at: opt_time(row, "last_used_at")?,
+    })
+}
+
+/// Decodes a `refresh_tokens` row.
+pub(crate) fn refresh_from_row(row: &PgRow) -> StoreResult<RefreshTokenRecord> {
+    Ok(RefreshTokenRecord {
+        hash: TokenHash(hash32(row, "token_hash")?),
+        family_id: get(row, "family_id")?,
+        client_id: get(row, "client_id")?,
+        user_id: UserId(get(row, "user_id")?),
+        scope: get(row, "scope")?,
+        auth_time: Timestamp(get(row, "auth_time")?),
+        created_at: Timestamp(get(row, "created_at")?),
+        expires_at: Timestamp(get(row, "expires_at")?),
+        rotated_at: opt_time(row, "rotated_at")?,
+    })
+}
+
+/// Decodes a `signing_keys` row.
+pub(crate) fn key_from_row(row: &PgRow) -> StoreResult<SigningKeyRecord> {
+    Ok(SigningKeyRecord {
+        kid: get(row, "kid")?,
+        algorithm: get(row, "algorithm")?,
+        private_pem: get(row, "private_pem")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        retired_at: opt_time(row, "retired_at")?,
+    })
+}
+
+/// Decodes an `audit_events` row.
+pub(crate) fn audit_from_row(row: &PgRow) -> StoreResult<AuditEvent> {
+    Ok(AuditEvent {
+        id: get(row, "id")?,
+        at: Timestamp(get(row, "at")?),
+        org_id: get::<Option<uuid::Uuid>>(row, "org_id")?.map(OrgId),
+        actor_user_id: get::<Option<uuid::Uuid>>(row, "actor_user_id")?.map(UserId),
+        actor_client_id: get(row, "actor_client_id")?,
+        action: get(row, "action")?,
+        object_type: get(row, "object_type")?,
+        object_id: get(row, "object_id")?,
+        source: get(row, "source")?,
+        success: get(row, "success")?,
+        detail: get(row, "detail")?,
     })
 }
 

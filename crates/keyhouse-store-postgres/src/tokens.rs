@@ -4,36 +4,48 @@ use async_trait::async_trait;
 use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
 use keyhouse_core::store::{Invalidation, StoreResult, TokenStore};
 use keyhouse_core::time_fmt::Timestamp;
+use sqlx::PgConnection;
 
 use crate::error::map_err;
 use crate::invalidations::notify;
 use crate::rows::{token_columns, token_from_row};
 use crate::PostgresStore;
 
-/// Rows per INSERT statement (6 bound values each, far below the 65535 limit).
+/// Rows per INSERT statement (7 bound values each, far below the 65535 limit).
 const INSERT_CHUNK: usize = 256;
+
+/// Inserts access tokens inside the caller's transaction, one multi-row
+/// statement per chunk.
+pub(crate) async fn insert_token_rows(
+    conn: &mut PgConnection,
+    tokens: &[AccessTokenRecord],
+) -> StoreResult<()> {
+    for chunk in tokens.chunks(INSERT_CHUNK) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
+            "INSERT INTO access_tokens (",
+            token_columns!(),
+            ") "
+        ));
+        insert.push_values(chunk, |mut row, token| {
+            row.push_bind(token.hash.0.to_vec())
+                .push_bind(token.user_id.map(|u| u.0))
+                .push_bind(token.client_id.clone())
+                .push_bind(token.org_id.0)
+                .push_bind(token.created_at.0)
+                .push_bind(token.expires_at.0)
+                .push_bind(token.scope.clone());
+        });
+        insert.build().execute(&mut *conn).await.map_err(map_err)?;
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl TokenStore for PostgresStore {
     async fn insert_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
         // One transaction, one commit, one multi-row statement per chunk.
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for chunk in tokens.chunks(INSERT_CHUNK) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(concat!(
-                "INSERT INTO access_tokens (",
-                token_columns!(),
-                ") "
-            ));
-            insert.push_values(chunk, |mut row, token| {
-                row.push_bind(token.hash.0.to_vec())
-                    .push_bind(token.user_id.map(|u| u.0))
-                    .push_bind(token.client_id.clone())
-                    .push_bind(token.org_id.0)
-                    .push_bind(token.created_at.0)
-                    .push_bind(token.expires_at.0);
-            });
-            insert.build().execute(&mut *tx).await.map_err(map_err)?;
-        }
+        insert_token_rows(&mut tx, tokens).await?;
         tx.commit().await.map_err(map_err)
     }
 

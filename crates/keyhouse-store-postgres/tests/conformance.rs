@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use keyhouse_core::conformance;
 use keyhouse_core::store::Store;
+use keyhouse_core::{conformance, conformance_grants};
 use keyhouse_store_postgres::PostgresStore;
 
 /// The test database URL, or `None` (skip) when it is unset and not required.
@@ -91,6 +91,34 @@ async fn app_tokens() {
         conformance::app_tokens(store).await;
     }
 }
+
+/// One test per check of the grant suite, each skipped like the ones above.
+macro_rules! grant_tests {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $name() {
+            if let Some(store) = store().await {
+                conformance_grants::$name(store).await;
+            }
+        }
+    )*};
+}
+
+grant_tests!(
+    browser_sessions,
+    authorization_code_single_use,
+    consents_upsert_and_list,
+    revoke_consent_of_one_pair,
+    revoke_consents_of_app,
+    user_tokens_and_scope,
+    refresh_rotation_single_use,
+    refresh_family_revocation,
+    purge_expired_grants,
+    assertion_single_use,
+    deleting_app_removes_grants,
+    signing_key_rotation,
+    audit_log,
+);
 
 /// Migrating twice (a restart) is a no-op, and the store reports itself shared.
 #[tokio::test]

@@ -3,8 +3,12 @@
 //! a crash or power loss.
 
 mod apps;
+mod audit;
 mod envs;
 mod error;
+mod grant_rows;
+mod grants;
+mod keys;
 mod orgs;
 mod rows;
 mod tokens;

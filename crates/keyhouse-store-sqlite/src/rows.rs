@@ -4,8 +4,12 @@ use keyhouse_core::access::{
     Audience, ConnectedApp, EnvType, Environment, GrantType, Organization, ScopeGrant, SecretHash,
     User,
 };
+use keyhouse_core::audit::AuditEvent;
+use keyhouse_core::authn::browser::BrowserSession;
 use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
 use keyhouse_core::ids::{EnvId, OrgId, UserId};
+use keyhouse_core::oauth::records::{AuthorizationCode, Consent, RefreshTokenRecord};
+use keyhouse_core::oidc::keys::SigningKeyRecord;
 use keyhouse_core::store::{StoreError, StoreResult};
 use keyhouse_core::time_fmt::Timestamp;
 use sqlx::sqlite::SqliteRow;
@@ -113,6 +117,7 @@ pub(crate) fn token(row: &SqliteRow) -> StoreResult<AccessTokenRecord> {
         org_id: OrgId(uuid(row, "org_id")?),
         created_at: Timestamp(get(row, "created_at")?),
         expires_at: Timestamp(get(row, "expires_at")?),
+        scope: get(row, "scope")?,
     })
 }
 
@@ -151,5 +156,115 @@ pub(crate) fn scope_grant(row: &SqliteRow) -> StoreResult<ScopeGrant> {
         scope: get(row, "scope")?,
         org: opt_uuid(row, "org_id")?.map(OrgId),
         env: opt_uuid(row, "env_id")?.map(EnvId),
+    })
+}
+
+/// Columns of `browser_sessions`, as [`browser_session`] reads them.
+pub(crate) const SESSION_COLUMNS: &str = "session_hash, user_id, auth_time, created_at, expires_at";
+
+/// Columns of `authorization_codes` that [`authorization_code`] reads.
+pub(crate) const CODE_COLUMNS: &str = "code_hash, client_id, user_id, redirect_uri, scope, \
+     code_challenge, nonce, auth_time, family_id, created_at, expires_at";
+
+/// Columns of `consents`.
+pub(crate) const CONSENT_COLUMNS: &str =
+    "user_id, client_id, scope, created_at, updated_at, last_used_at";
+
+/// Columns of `refresh_tokens`.
+pub(crate) const REFRESH_COLUMNS: &str = "token_hash, family_id, client_id, user_id, scope, \
+     auth_time, created_at, expires_at, rotated_at";
+
+/// Columns of `signing_keys`.
+pub(crate) const KEY_COLUMNS: &str = "kid, algorithm, private_pem, created_at, retired_at";
+
+/// Columns of `audit_events` that [`audit_event`] reads (`seq` only orders them).
+pub(crate) const AUDIT_COLUMNS: &str = "id, at, org_id, actor_user_id, actor_client_id, action, \
+     object_type, object_id, source, success, detail";
+
+/// Reads a nullable timestamp column.
+fn opt_time(row: &SqliteRow, col: &str) -> StoreResult<Option<Timestamp>> {
+    Ok(get::<Option<i64>>(row, col)?.map(Timestamp))
+}
+
+/// Decodes a `browser_sessions` row.
+pub(crate) fn browser_session(row: &SqliteRow) -> StoreResult<BrowserSession> {
+    Ok(BrowserSession {
+        hash: TokenHash(hash32(row, "session_hash")?),
+        user_id: UserId(uuid(row, "user_id")?),
+        auth_time: Timestamp(get(row, "auth_time")?),
+        created_at: Timestamp(get(row, "created_at")?),
+        expires_at: Timestamp(get(row, "expires_at")?),
+    })
+}
+
+/// Decodes an `authorization_codes` row.
+pub(crate) fn authorization_code(row: &SqliteRow) -> StoreResult<AuthorizationCode> {
+    Ok(AuthorizationCode {
+        hash: TokenHash(hash32(row, "code_hash")?),
+        client_id: get(row, "client_id")?,
+        user_id: UserId(uuid(row, "user_id")?),
+        redirect_uri: get(row, "redirect_uri")?,
+        scope: get(row, "scope")?,
+        code_challenge: get(row, "code_challenge")?,
+        nonce: get(row, "nonce")?,
+        auth_time: Timestamp(get(row, "auth_time")?),
+        family_id: get(row, "family_id")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        expires_at: Timestamp(get(row, "expires_at")?),
+    })
+}
+
+/// Decodes a `consents` row.
+pub(crate) fn consent(row: &SqliteRow) -> StoreResult<Consent> {
+    Ok(Consent {
+        user_id: UserId(uuid(row, "user_id")?),
+        client_id: get(row, "client_id")?,
+        scope: get(row, "scope")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        updated_at: Timestamp(get(row, "updated_at")?),
+        last_used_at: opt_time(row, "last_used_at")?,
+    })
+}
+
+/// Decodes a `refresh_tokens` row.
+pub(crate) fn refresh_token(row: &SqliteRow) -> StoreResult<RefreshTokenRecord> {
+    Ok(RefreshTokenRecord {
+        hash: TokenHash(hash32(row, "token_hash")?),
+        family_id: get(row, "family_id")?,
+        client_id: get(row, "client_id")?,
+        user_id: UserId(uuid(row, "user_id")?),
+        scope: get(row, "scope")?,
+        auth_time: Timestamp(get(row, "auth_time")?),
+        created_at: Timestamp(get(row, "created_at")?),
+        expires_at: Timestamp(get(row, "expires_at")?),
+        rotated_at: opt_time(row, "rotated_at")?,
+    })
+}
+
+/// Decodes a `signing_keys` row.
+pub(crate) fn signing_key(row: &SqliteRow) -> StoreResult<SigningKeyRecord> {
+    Ok(SigningKeyRecord {
+        kid: get(row, "kid")?,
+        algorithm: get(row, "algorithm")?,
+        private_pem: get(row, "private_pem")?,
+        created_at: Timestamp(get(row, "created_at")?),
+        retired_at: opt_time(row, "retired_at")?,
+    })
+}
+
+/// Decodes an `audit_events` row.
+pub(crate) fn audit_event(row: &SqliteRow) -> StoreResult<AuditEvent> {
+    Ok(AuditEvent {
+        id: uuid(row, "id")?,
+        at: Timestamp(get(row, "at")?),
+        org_id: opt_uuid(row, "org_id")?.map(OrgId),
+        actor_user_id: opt_uuid(row, "actor_user_id")?.map(UserId),
+        actor_client_id: get(row, "actor_client_id")?,
+        action: get(row, "action")?,
+        object_type: get(row, "object_type")?,
+        object_id: get(row, "object_id")?,
+        source: get(row, "source")?,
+        success: get(row, "success")?,
+        detail: json(row, "detail")?,
     })
 }

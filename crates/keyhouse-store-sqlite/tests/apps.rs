@@ -157,6 +157,7 @@ async fn a_token_needs_a_user_or_an_app() {
         org_id: app.org_id,
         created_at: now,
         expires_at: now.plus_minutes(5),
+        scope: None,
     };
     assert!(store.insert_token(&orphan).await.is_err());
     assert!(store.find_token(&orphan.hash).await.unwrap().is_none());

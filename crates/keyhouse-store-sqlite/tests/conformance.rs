@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use keyhouse_core::conformance;
 use keyhouse_core::store::Store;
+use keyhouse_core::{conformance, conformance_grants};
 use keyhouse_store_sqlite::SqliteStore;
 
 async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
@@ -17,16 +17,17 @@ async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
 }
 
 macro_rules! conformance_tests {
-    ($($name:ident),* $(,)?) => {$(
+    ($suite:ident: $($name:ident),* $(,)?) => {$(
         #[tokio::test]
         async fn $name() {
             let (_dir, store) = fresh().await;
-            conformance::$name(store).await;
+            $suite::$name(store).await;
         }
     )*};
 }
 
 conformance_tests!(
+    conformance:
     root_organization_roundtrip,
     root_organization_is_atomic,
     users_and_memberships,
@@ -35,4 +36,21 @@ conformance_tests!(
     token_lifecycle,
     app_lifecycle,
     app_tokens,
+);
+
+conformance_tests!(
+    conformance_grants:
+    browser_sessions,
+    authorization_code_single_use,
+    consents_upsert_and_list,
+    revoke_consent_of_one_pair,
+    revoke_consents_of_app,
+    user_tokens_and_scope,
+    refresh_rotation_single_use,
+    refresh_family_revocation,
+    purge_expired_grants,
+    assertion_single_use,
+    deleting_app_removes_grants,
+    signing_key_rotation,
+    audit_log,
 );

@@ -82,6 +82,10 @@ async fn migration_0002_keeps_user_tokens() {
     assert_eq!(token.user_id, Some(user));
     assert_eq!(token.client_id, None);
     assert_eq!(token.org_id, org);
+    assert_eq!(
+        token.scope, None,
+        "0003 adds the scope column, empty for old tokens"
+    );
     assert_eq!((token.created_at.0, token.expires_at.0), (10, 20));
     assert_eq!(
         store.purge_expired_tokens(token.expires_at).await.unwrap(),
@@ -100,5 +104,12 @@ async fn migration_0002_keeps_user_tokens() {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(indexes, ["access_tokens_client", "access_tokens_expiry"]);
+    assert_eq!(
+        indexes,
+        [
+            "access_tokens_client",
+            "access_tokens_expiry",
+            "access_tokens_user_client"
+        ]
+    );
 }

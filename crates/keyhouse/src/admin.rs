@@ -6,7 +6,7 @@ use anyhow::Context;
 use keyhouse_core::access::Role;
 use keyhouse_core::clock::SystemClock;
 use keyhouse_core::ids::OrgId;
-use keyhouse_core::service::{CoreSettings, NewRootOrganization, NewUser};
+use keyhouse_core::service::{NewRootOrganization, NewUser};
 use keyhouse_core::Keyhouse;
 
 use crate::cli::AdminCommand;
@@ -15,7 +15,12 @@ use crate::config::Settings;
 /// Runs one admin command and prints the created object's id.
 pub async fn run(command: AdminCommand, settings: Settings) -> anyhow::Result<()> {
     let store = crate::storage::open(&settings).await?;
-    let keyhouse = Keyhouse::start(store, Arc::new(SystemClock), CoreSettings::default()).await?;
+    let keyhouse = Keyhouse::start(
+        store,
+        Arc::new(SystemClock),
+        settings.core(&settings.offline_issuer()),
+    )
+    .await?;
     match command {
         AdminCommand::CreateOrg(args) => {
             let (org, user) = keyhouse
@@ -61,5 +66,23 @@ pub async fn run(command: AdminCommand, settings: Settings) -> anyhow::Result<()
             println!("user {} ({})", user.id, user.username);
         }
     }
+    Ok(())
+}
+
+/// `keyhouse keys rotate`: a new ID-token signing key takes over; running
+/// servers pick it up within a minute (they re-read keys periodically).
+pub async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
+    let store = crate::storage::open(&settings).await?;
+    let keyhouse = Keyhouse::start(
+        store,
+        Arc::new(SystemClock),
+        settings.core(&settings.offline_issuer()),
+    )
+    .await?;
+    let kid = keyhouse
+        .rotate_keys()
+        .await
+        .context("rotating the signing key")?;
+    println!("new signing key: {kid}");
     Ok(())
 }

@@ -54,6 +54,16 @@ pub enum Command {
     /// Operator commands that act directly on the database.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// ID-token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `keyhouse keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Make a new key sign ID tokens; the old one stays published until its tokens expire.
+    Rotate,
 }
 
 /// Options of `serve`.
@@ -140,5 +150,6 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(cmd) => crate::admin::run(cmd, settings).await,
+        Command::Keys(KeysCommand::Rotate) => crate::admin::rotate_keys(settings).await,
     }
 }

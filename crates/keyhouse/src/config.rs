@@ -29,6 +29,7 @@ struct FileConfig {
     tls_self_signed: Option<bool>,
     org_name: Option<String>,
     log_format: Option<String>,
+    refresh_token_days: Option<i64>,
 }
 
 /// Which database to use.
@@ -82,9 +83,30 @@ pub struct Settings {
     pub org_name: String,
     pub admin: AdminCredentials,
     pub log_format: LogFormat,
+    /// Lifetime of refresh tokens in days (1–3650, default 90).
+    pub refresh_token_days: i64,
 }
 
 impl Settings {
+    /// The core settings for a server reached at `issuer`.
+    pub fn core(&self, issuer: &str) -> keyhouse_core::service::CoreSettings {
+        let mut core = keyhouse_core::service::CoreSettings::new(issuer);
+        core.refresh_token_days = self.refresh_token_days;
+        core
+    }
+
+    /// The issuer when the listen address is not known yet (CLI commands).
+    pub fn offline_issuer(&self) -> String {
+        let scheme = if matches!(self.tls, Tls::Off) {
+            "http"
+        } else {
+            "https"
+        };
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{}", self.listen))
+    }
+
     /// Merges the layers and validates the result.
     pub fn load(cli: &Cli) -> anyhow::Result<Self> {
         let file = match &cli.global.config {
@@ -134,6 +156,21 @@ impl Settings {
             Some(other) => bail!("log format '{other}' is not text or json"),
         };
         let public_url = serve.and_then(|s| s.public_url.clone()).or(file.public_url);
+        if let Some(url) = &public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(['?', '#'])
+            {
+                bail!("public_url must be an http(s) URL without query or fragment");
+            }
+        }
+        let refresh_token_days = match std::env::var("KEYHOUSE_REFRESH_TOKEN_DAYS") {
+            Ok(raw) => Some(raw.parse::<i64>().context("KEYHOUSE_REFRESH_TOKEN_DAYS")?),
+            Err(_) => file.refresh_token_days,
+        }
+        .unwrap_or(keyhouse_core::service::REFRESH_TOKEN_DAYS);
+        if !(1..=3650).contains(&refresh_token_days) {
+            bail!("refresh_token_days must be between 1 and 3650");
+        }
         Ok(Self {
             listen,
             public_url,
@@ -152,6 +189,7 @@ impl Settings {
                 password: std::env::var("KEYHOUSE_ADMIN_PASSWORD").ok(),
             },
             log_format,
+            refresh_token_days,
         })
     }
 }

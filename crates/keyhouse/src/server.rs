@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use keyhouse_core::clock::SystemClock;
-use keyhouse_core::service::{BootstrapOutcome, CoreSettings};
+use keyhouse_core::service::BootstrapOutcome;
 use keyhouse_core::Keyhouse;
 use keyhouse_http::AppState;
 
@@ -15,9 +15,12 @@ use crate::config::Settings;
 /// How often expired tokens are purged from memory and storage.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
-async fn start(settings: &Settings) -> anyhow::Result<(Arc<Keyhouse>, BootstrapOutcome)> {
+async fn start(
+    settings: &Settings,
+    issuer: &str,
+) -> anyhow::Result<(Arc<Keyhouse>, BootstrapOutcome)> {
     let store = crate::storage::open(settings).await?;
-    let keyhouse = Keyhouse::start(store, Arc::new(SystemClock), CoreSettings::default())
+    let keyhouse = Keyhouse::start(store, Arc::new(SystemClock), settings.core(issuer))
         .await
         .context("starting the service")?;
     let outcome = keyhouse
@@ -44,7 +47,7 @@ fn report(outcome: &BootstrapOutcome) {
 
 /// `keyhouse init`: first-start setup without serving.
 pub async fn init(settings: Settings) -> anyhow::Result<()> {
-    let (_, outcome) = start(&settings).await?;
+    let (_, outcome) = start(&settings, &settings.offline_issuer()).await?;
     if !outcome.created {
         println!(
             "already initialised: organization '{}' ({})",
@@ -56,13 +59,19 @@ pub async fn init(settings: Settings) -> anyhow::Result<()> {
 
 /// `keyhouse serve`: binds, prints `keyhouse listening on <url>`, serves until SIGINT/SIGTERM.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let (keyhouse, _) = start(&settings).await?;
     let tls = crate::tls::prepare(&settings.tls, &settings.data_dir, settings.listen)?;
     let listener = std::net::TcpListener::bind(settings.listen)
         .with_context(|| format!("binding {}", settings.listen))?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
+    // The issuer must be known before the service starts (ID tokens, discovery):
+    // the public URL, or the address actually bound.
+    let issuer = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("{scheme}://{local}"));
+    let (keyhouse, _) = start(&settings, &issuer).await?;
     if let Some(files) = &tls {
         println!("TLS certificate: {}", files.cert.display());
     }
@@ -107,6 +116,9 @@ fn spawn_purger(keyhouse: Arc<Keyhouse>) {
             tick.tick().await;
             if let Err(err) = keyhouse.purge_expired().await {
                 tracing::warn!(error = %err, "purging expired tokens failed");
+            }
+            if let Err(err) = keyhouse.reload_keys().await {
+                tracing::warn!(error = %err, "reloading signing keys failed");
             }
         }
     });

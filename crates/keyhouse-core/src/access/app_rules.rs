@@ -4,12 +4,11 @@
 use url::{Host, Url};
 
 use super::connected_app::{GrantType, APP_NAME_MAX_CHARS, LIST_FIELD_MAX, URI_MAX_CHARS};
+use super::public_key::parse_public_key_pem;
 use crate::error::CoreError;
 use crate::ids::truncate;
 use crate::oauth::scope::{lookup, ScopeContext};
 
-/// Longest PEM public key accepted.
-const PUBLIC_KEY_MAX_CHARS: usize = 16 * 1024;
 /// Shortest client secret an admin may choose (CA-07): 32 characters.
 pub const CHOSEN_SECRET_MIN_CHARS: usize = 32;
 
@@ -120,8 +119,9 @@ pub fn parse_redirect_uris(raw: &[String]) -> Result<Vec<String>, CoreError> {
     Ok(out)
 }
 
-/// `public_keys`: PEM-armoured public keys (checked in full when used to verify
-/// a JWT-bearer assertion).
+/// `public_keys`: PEM public keys that can verify a JWT-bearer assertion
+/// (RFC 7523; docs/user-grants.md): each is checked in full at registration, so
+/// a private key, a weak RSA key or an unsupported curve is refused up front.
 pub fn parse_public_keys(raw: &[String]) -> Result<Vec<String>, CoreError> {
     if raw.len() > LIST_FIELD_MAX {
         return Err(invalid(format!(
@@ -131,15 +131,7 @@ pub fn parse_public_keys(raw: &[String]) -> Result<Vec<String>, CoreError> {
     raw.iter()
         .map(|key| {
             let key = key.trim();
-            let armoured = (key.starts_with("-----BEGIN PUBLIC KEY-----")
-                && key.ends_with("-----END PUBLIC KEY-----"))
-                || (key.starts_with("-----BEGIN RSA PUBLIC KEY-----")
-                    && key.ends_with("-----END RSA PUBLIC KEY-----"));
-            if !armoured || key.chars().count() > PUBLIC_KEY_MAX_CHARS {
-                return Err(invalid(
-                    "public_keys must be PEM public keys (-----BEGIN PUBLIC KEY-----)",
-                ));
-            }
+            parse_public_key_pem(key)?;
             Ok(key.to_owned())
         })
         .collect()
@@ -180,8 +172,10 @@ pub fn check_chosen_secret(raw: &str) -> Result<(), CoreError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::access::public_key::tests::{rsa_public_pem, spki_pem, ED25519_SPKI};
 
     #[test]
     fn redirect_uris_follow_rfc_8252() {
@@ -215,5 +209,25 @@ mod tests {
         assert!(parse_flat_scopes(&["nope".into()]).is_err());
         assert!(check_chosen_secret("short").is_err());
         assert!(check_chosen_secret(&"a".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn public_keys_are_checked_in_full() {
+        let rsa = rsa_public_pem(2048);
+        let ed = spki_pem(ED25519_SPKI, &[3; 32]);
+        let keys = parse_public_keys(&[format!("\n{rsa}\n"), ed.clone()]).unwrap();
+        assert_eq!(keys, vec![rsa.trim().to_owned(), ed.trim().to_owned()]);
+
+        let weak = parse_public_keys(&[rsa.clone(), rsa_public_pem(1024)]).unwrap_err();
+        assert!(weak.to_string().contains("at least 2048 bits"), "{weak}");
+        let junk = parse_public_keys(&["ssh-rsa AAAA".into()]).unwrap_err();
+        assert!(junk.to_string().contains("BEGIN PUBLIC KEY"), "{junk}");
+        let private = parse_public_keys(&[
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----".into(),
+        ])
+        .unwrap_err();
+        assert!(private.to_string().contains("private keys"), "{private}");
+        assert!(parse_public_keys(&vec![rsa; LIST_FIELD_MAX + 1]).is_err());
+        assert!(parse_public_keys(&[]).unwrap().is_empty());
     }
 }

@@ -6,6 +6,7 @@ pub mod connected_app;
 pub mod environment;
 pub mod organization;
 pub mod permissions;
+pub mod public_key;
 pub mod tree;
 pub mod user;
 

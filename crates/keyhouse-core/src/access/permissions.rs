@@ -71,6 +71,19 @@ impl Action {
 pub struct UserActor {
     pub user: User,
     pub memberships: Vec<Membership>,
+    /// For an app acting on the user's behalf: the granted scopes that the app
+    /// still holds now. `None` for the user's own login (their full rights).
+    pub delegated_scopes: Option<Vec<String>>,
+}
+
+impl UserActor {
+    /// True when the token is the user's own, or its scopes include one of `any`.
+    pub fn has_scope(&self, any: &[&str]) -> bool {
+        match &self.delegated_scopes {
+            None => true,
+            Some(granted) => granted.iter().any(|g| any.contains(&g.as_str())),
+        }
+    }
 }
 
 /// A connected app acting on its own behalf, with its scopes as they are now.
@@ -90,6 +103,12 @@ pub enum Actor {
 }
 
 impl UserActor {
+    /// Delegated tokens: `full` allows whatever the user may do, `read:full` only
+    /// what a member may do (reads). Other scopes reach no organization data.
+    fn may_by_scope(&self, action: Action) -> bool {
+        self.has_scope(&["full"]) || (!action.needs_admin() && self.has_scope(&["read:full"]))
+    }
+
     /// The user's effective role in `org`, from a direct membership or an admin ancestor.
     pub fn role_in(&self, tree: &OrgTree, org: OrgId) -> Option<Role> {
         let org_data = tree.get(org)?;
@@ -159,6 +178,14 @@ impl Actor {
             _ => return Err(no_access(org)),
         }
         match self {
+            Actor::User(user) if !user.may_by_scope(action) => Err(CoreError::InsufficientScope(
+                if action.needs_admin() {
+                    "full"
+                } else {
+                    "read:full"
+                }
+                .to_owned(),
+            )),
             Actor::User(user) => match user.role_in(tree, org) {
                 Some(Role::Admin) => Ok(()),
                 Some(Role::Member) if !action.needs_admin() => Ok(()),
@@ -269,6 +296,7 @@ mod tests {
                     role: *r,
                 })
                 .collect(),
+            delegated_scopes: None,
         })
     }
 
@@ -362,5 +390,31 @@ mod tests {
         assert!(!a.sees_environment(bg, other_env));
         let names: Vec<OrgId> = a.visible_orgs(&tree).iter().map(|o| o.id).collect();
         assert_eq!(names, vec![r, bg]);
+    }
+
+    #[test]
+    fn delegated_tokens_are_bounded_by_their_scopes() {
+        let r = OrgId::generate();
+        let tree = OrgTree::new(vec![org(r, None, r)]);
+        let with_scopes = |scopes: &[&str]| match user(r, &[(r, Role::Admin)]) {
+            Actor::User(mut u) => {
+                u.delegated_scopes = Some(scopes.iter().map(|s| s.to_string()).collect());
+                Actor::User(u)
+            }
+            other => other,
+        };
+        let full = with_scopes(&["openid", "full"]);
+        assert!(full.check(&tree, r, Action::CreateEnvironment).is_ok());
+        let read = with_scopes(&["read:full"]);
+        assert!(read.check(&tree, r, Action::ListEnvironments).is_ok());
+        assert!(matches!(
+            read.check(&tree, r, Action::CreateEnvironment),
+            Err(CoreError::InsufficientScope(s)) if s == "full"
+        ));
+        let profile = with_scopes(&["openid", "profile"]);
+        assert!(matches!(
+            profile.check(&tree, r, Action::ListEnvironments),
+            Err(CoreError::InsufficientScope(_))
+        ));
     }
 }

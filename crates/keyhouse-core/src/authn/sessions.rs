@@ -20,6 +20,8 @@ struct LiveEntry {
     org_id: OrgId,
     created_at: i64,
     expires_at: i64,
+    /// Granted scopes of a delegated token, interned (few distinct sets exist).
+    scope: Option<Arc<str>>,
 }
 
 /// Live tokens by hash. Writes go to storage first, then here, so the table
@@ -27,7 +29,8 @@ struct LiveEntry {
 #[derive(Debug, Default)]
 pub struct SessionTable {
     live: DashMap<TokenHash, LiveEntry>,
-    /// Interned client ids, so a million tokens of one app share one string.
+    /// Interned client ids and scope strings, so a million tokens of one app
+    /// share one string.
     clients: DashSet<Arc<str>>,
 }
 
@@ -54,6 +57,7 @@ impl SessionTable {
             org_id: record.org_id,
             created_at: record.created_at.0,
             expires_at: record.expires_at.0,
+            scope: record.scope.as_deref().map(|s| self.intern(s)),
         };
         self.live.insert(record.hash, entry);
     }
@@ -70,6 +74,7 @@ impl SessionTable {
                 org_id: entry.org_id,
                 created_at: Timestamp(entry.created_at),
                 expires_at: Timestamp(entry.expires_at),
+                scope: entry.scope.map(|s| s.to_string()),
             })
         } else {
             self.live.remove(hash);
@@ -86,6 +91,19 @@ impl SessionTable {
     pub fn remove_client(&self, client_id: &str) {
         self.live
             .retain(|_, e| e.client_id.as_deref() != Some(client_id));
+    }
+
+    /// Forgets every token an app holds for one user (consent revoked, refresh
+    /// family killed).
+    pub fn remove_user_client(&self, user: UserId, client_id: &str) {
+        self.live
+            .retain(|_, e| e.user_id != Some(user) || e.client_id.as_deref() != Some(client_id));
+    }
+
+    /// Forgets every token an app holds on behalf of users (all grants revoked).
+    pub fn remove_delegated(&self, client_id: &str) {
+        self.live
+            .retain(|_, e| e.user_id.is_none() || e.client_id.as_deref() != Some(client_id));
     }
 
     /// Forgets every token; later lookups go back to storage (shared backends only).
@@ -125,6 +143,7 @@ mod tests {
             org_id: OrgId::generate(),
             created_at: Timestamp(1_000),
             expires_at: Timestamp(2_000),
+            scope: None,
         };
         let a = record(Some("app"));
         let b = record(Some("app"));

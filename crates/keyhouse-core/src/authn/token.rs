@@ -67,6 +67,10 @@ pub struct AccessTokenRecord {
     pub org_id: OrgId,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Scopes granted to an app acting for a user (space-separated), checked
+    /// together with the app's scopes as they are now. `None` for a plain login
+    /// (the user's full rights) and for an app's own token (its current scopes).
+    pub scope: Option<String>,
 }
 
 #[cfg(test)]

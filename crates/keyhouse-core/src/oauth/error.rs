@@ -69,6 +69,12 @@ impl OAuthError {
     }
 }
 
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(err: crate::store::StoreError) -> Self {
+        OAuthError::Server(err.into())
+    }
+}
+
 impl From<CoreError> for OAuthError {
     fn from(err: CoreError) -> Self {
         match err {

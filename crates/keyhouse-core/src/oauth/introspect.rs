@@ -64,7 +64,7 @@ impl Keyhouse {
                     names.join(" ")
                 })
             }
-            _ => None,
+            _ => principal.scope.clone(),
         };
         Ok(Some(ActiveToken {
             client_id: principal.client_id,

@@ -25,7 +25,9 @@ impl Keyhouse {
         let hash = TokenHash::of(token);
         let record = match self.live_token(&hash).await {
             Ok(r) => r,
-            Err(CoreError::InvalidToken) => return Ok(()),
+            Err(CoreError::InvalidToken) => {
+                return self.revoke_refresh(&app.app.client_id, &hash, source).await
+            }
             Err(other) => return Err(other.into()),
         };
         if record.client_id.as_deref() != Some(app.app.client_id.as_str()) {
@@ -38,6 +40,39 @@ impl Keyhouse {
             .await
             .map_err(|e| OAuthError::Server(e.into()))?;
         self.sessions.remove(&hash);
+        Ok(())
+    }
+
+    /// Revoking a refresh token ends its whole family: the refresh tokens and
+    /// the access tokens the app holds for that user (RFC 7009 §2.1, RT-04).
+    async fn revoke_refresh(
+        &self,
+        client_id: &str,
+        hash: &TokenHash,
+        source: Option<IpAddr>,
+    ) -> Result<(), OAuthError> {
+        let Some(found) = self.store.find_refresh_token(hash).await? else {
+            return Ok(());
+        };
+        if found.client_id != client_id {
+            return Err(OAuthError::UnauthorizedClient(
+                "The token was not issued to this client".to_owned(),
+            ));
+        }
+        let event = crate::audit::AuditEvent::new(
+            self.clock.now(),
+            "refresh_token.revoked",
+            "connected_app",
+        )
+        .user(found.user_id)
+        .client(client_id)
+        .object(client_id.to_owned())
+        .source(source);
+        self.store
+            .revoke_refresh_family(&found.family_id, &[event])
+            .await
+            .map_err(|e| OAuthError::Server(e.into()))?;
+        self.sessions.remove_user_client(found.user_id, client_id);
         Ok(())
     }
 }

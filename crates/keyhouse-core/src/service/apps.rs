@@ -279,7 +279,7 @@ impl Keyhouse {
     }
 
     /// Loads an app the caller may manage, with the tree of its organization.
-    async fn managed_app(
+    pub(super) async fn managed_app(
         &self,
         principal: &Principal,
         org: Option<OrgId>,

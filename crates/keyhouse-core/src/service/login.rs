@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use super::Keyhouse;
 use crate::access::user::{username_key, PASSWORD_MAX_CHARS, USERNAME_MAX_CHARS};
+use crate::access::User;
 use crate::authn::token::{mint, AccessTokenRecord, TokenHash, TOKEN_MAX_LEN};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{OrgId, UserId};
@@ -21,6 +22,9 @@ pub struct Principal {
     pub org_id: OrgId,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Scopes granted to an app acting for the user (space-separated); `None`
+    /// for a plain login and for an app's own token.
+    pub scope: Option<String>,
 }
 
 /// What a successful login or grant hands back: the token string, shown once.
@@ -40,6 +44,50 @@ impl Keyhouse {
         password: &str,
         source: Option<IpAddr>,
     ) -> CoreResult<IssuedToken> {
+        let user = self.check_password(username, password, source).await?;
+        let now = self.clock.now();
+        let lifetime = self.session_minutes(&user).await?;
+        let token = mint();
+        let record = AccessTokenRecord {
+            hash: token.hash,
+            user_id: Some(user.id),
+            client_id: None,
+            org_id: user.org_id,
+            created_at: now,
+            expires_at: now.plus_minutes(lifetime),
+            scope: None,
+        };
+        self.token_writer.write(record.clone()).await?;
+        self.sessions.insert(record);
+        self.store.record_login(user.id, now).await?;
+        self.directory.forget_user(user.id);
+        Ok(IssuedToken {
+            access_token: token.secret,
+            expires_in_secs: lifetime * 60,
+        })
+    }
+
+    /// The organization's session timeout for a user, in minutes (Anypoint
+    /// "Default session timeout").
+    pub(crate) async fn session_minutes(&self, user: &User) -> CoreResult<i64> {
+        let org = self
+            .store
+            .find_organization(user.org_id)
+            .await?
+            .ok_or_else(|| CoreError::Internal("user without organization".to_owned()))?;
+        Ok(i64::from(org.session_timeout_minutes))
+    }
+
+    /// Checks a username and password for every entry point that takes them
+    /// (`/accounts/login`, the sign-in page, the password grant): one code path,
+    /// one throttle (checklist BF-03, PW-03), the same Argon2id work whether the
+    /// user exists or not (PW-02).
+    pub(crate) async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+        source: Option<IpAddr>,
+    ) -> CoreResult<User> {
         if username.trim().is_empty() || password.is_empty() {
             return Err(CoreError::Validation(
                 "username and password are required".to_owned(),
@@ -71,41 +119,20 @@ impl Keyhouse {
             .and_then(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.dummy_hash.clone());
         let matches = !too_long && self.passwords.verify(password.to_owned(), phc).await;
-        let user = match user {
-            Some(u) if matches && u.enabled && u.password_hash.is_some() => u,
+        match user {
+            Some(u) if matches && u.enabled && u.password_hash.is_some() => {
+                self.throttles.accounts.success(&account_key);
+                Ok(u)
+            }
             _ => {
                 self.throttles.accounts.failure(&account_key, now);
                 if let Some(k) = &address_key {
                     self.throttles.addresses.failure(k, now);
                 }
                 tracing::info!(username = %crate::ids::truncate(&key), "login failed");
-                return Err(CoreError::InvalidCredentials);
+                Err(CoreError::InvalidCredentials)
             }
-        };
-        self.throttles.accounts.success(&account_key);
-        let org = self
-            .store
-            .find_organization(user.org_id)
-            .await?
-            .ok_or_else(|| CoreError::Internal("user without organization".to_owned()))?;
-        let lifetime = i64::from(org.session_timeout_minutes);
-        let token = mint();
-        let record = AccessTokenRecord {
-            hash: token.hash,
-            user_id: Some(user.id),
-            client_id: None,
-            org_id: org.id,
-            created_at: now,
-            expires_at: now.plus_minutes(lifetime),
-        };
-        self.token_writer.write(record.clone()).await?;
-        self.sessions.insert(record);
-        self.store.record_login(user.id, now).await?;
-        self.directory.forget_user(user.id);
-        Ok(IssuedToken {
-            access_token: token.secret,
-            expires_in_secs: lifetime * 60,
-        })
+        }
     }
 
     /// Resolves a bearer token to its principal: a memory lookup; storage is read
@@ -129,6 +156,7 @@ impl Keyhouse {
             org_id: record.org_id,
             issued_at: record.created_at,
             expires_at: record.expires_at,
+            scope: record.scope,
         })
     }
 
@@ -175,6 +203,7 @@ impl Keyhouse {
             org_id: app.app.org_id,
             issued_at: self.clock.now(),
             expires_at: self.clock.now(),
+            scope: None,
         })
     }
 

@@ -3,10 +3,13 @@
 
 mod app_cache;
 mod apps;
+mod authorize;
 mod bootstrap;
+mod consents;
 mod directory;
 mod environments;
 mod login;
+mod oidc;
 mod organizations;
 mod views;
 
@@ -14,7 +17,9 @@ use std::sync::Arc;
 
 pub use app_cache::CachedApp;
 pub use apps::{AppInput, ScopeInput, ScopeUpdate};
+pub use authorize::NewBrowserSession;
 pub use bootstrap::{AdminCredentials, BootstrapOutcome, NewRootOrganization, NewUser};
+pub use consents::AuthorizedApp;
 pub use environments::{EnvUpdate, NewEnvironment};
 pub use login::{IssuedToken, Principal};
 pub use organizations::{NewBusinessGroup, OrgUpdate};
@@ -30,6 +35,7 @@ use crate::authn::token_writer::TokenWriter;
 use crate::clock::Clock;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{OrgId, UserId};
+use crate::oidc::signing::KeyRing;
 use crate::store::{Invalidation, InvalidationReceiver, Store};
 use app_cache::AppCache;
 use directory::Directory;
@@ -37,11 +43,35 @@ use directory::Directory;
 /// Most environments of one organization held in memory and listed.
 pub const ENVIRONMENTS_HELD: u64 = 10_000;
 
+/// Default lifetime of refresh tokens (Anypoint: 90 days).
+pub const REFRESH_TOKEN_DAYS: i64 = 90;
+
 /// Settings the core needs from configuration.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone)]
 pub struct CoreSettings {
     /// Argon2id cost for human passwords.
     pub password_policy: PasswordPolicy,
+    /// The public base URL without a trailing slash: OIDC `iss`, the base of
+    /// every advertised endpoint, and the audience of JWT-bearer assertions.
+    pub issuer: String,
+    /// Lifetime of refresh tokens, from the original grant.
+    pub refresh_token_days: i64,
+}
+
+impl CoreSettings {
+    /// Defaults for a server reached at `issuer`.
+    pub fn new(issuer: &str) -> Self {
+        Self {
+            password_policy: PasswordPolicy::default(),
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            refresh_token_days: REFRESH_TOKEN_DAYS,
+        }
+    }
+
+    /// The token endpoint URL (the `aud` of JWT-bearer assertions, RFC 7523 §3).
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/accounts/api/v2/oauth2/token", self.issuer)
+    }
 }
 
 /// Failure counters shared by every password and secret check (checklist BF-03).
@@ -71,6 +101,9 @@ pub struct Keyhouse {
     pub(crate) dummy_hash: String,
     /// Compared against when a client id is unknown, for the same reason.
     pub(crate) dummy_secret: SecretHash,
+    pub(crate) settings: CoreSettings,
+    /// ID-token signing keys, replaced as a whole on rotation.
+    pub(crate) keys: std::sync::RwLock<Arc<KeyRing>>,
 }
 
 impl Keyhouse {
@@ -98,7 +131,9 @@ impl Keyhouse {
             sessions.insert(record);
         }
         tracing::info!(live_tokens = sessions.len(), "session table loaded");
+        let keys = oidc::load_or_create_keys(store.as_ref(), now).await?;
         Ok(Self {
+            keys: std::sync::RwLock::new(Arc::new(keys)),
             directory: Directory::new(!store.is_shared()),
             passwords,
             token_writer: TokenWriter::spawn(store.clone()),
@@ -112,6 +147,7 @@ impl Keyhouse {
             },
             dummy_hash,
             dummy_secret: crate::oauth::secret::generate().hash,
+            settings,
         })
     }
 
@@ -129,7 +165,14 @@ impl Keyhouse {
     pub async fn purge_expired(&self) -> CoreResult<u64> {
         let now = self.clock.now();
         self.sessions.purge_expired(now);
-        Ok(self.store.purge_expired_tokens(now).await?)
+        let tokens = self.store.purge_expired_tokens(now).await?;
+        let grants = self.store.purge_expired_grants(now).await?;
+        Ok(tokens + grants)
+    }
+
+    /// The settings the service runs with.
+    pub fn settings(&self) -> &CoreSettings {
+        &self.settings
     }
 
     /// An app with its scopes, from memory or, on a miss, from storage.
@@ -158,7 +201,15 @@ impl Keyhouse {
                 .filter(|u| u.enabled)
                 .ok_or(CoreError::InvalidToken)?;
             let memberships = self.load_memberships(user.id).await?.as_ref().clone();
-            return Ok(Actor::User(UserActor { user, memberships }));
+            let delegated_scopes = match &principal.client_id {
+                None => None,
+                Some(client_id) => Some(self.delegated_scopes(client_id, principal).await?),
+            };
+            return Ok(Actor::User(UserActor {
+                user,
+                memberships,
+                delegated_scopes,
+            }));
         }
         let client_id = principal
             .client_id
@@ -178,6 +229,28 @@ impl Keyhouse {
             grants: cached.grants.clone(),
             root_id,
         }))
+    }
+
+    /// The scopes a delegated token may use now: those granted to it that the
+    /// app still holds (removing a scope from the app takes effect at once).
+    async fn delegated_scopes(
+        &self,
+        client_id: &str,
+        principal: &Principal,
+    ) -> CoreResult<Vec<String>> {
+        let app = self
+            .cached_app(client_id)
+            .await?
+            .filter(|c| c.app.enabled)
+            .ok_or(CoreError::InvalidToken)?;
+        Ok(principal
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| app.app.scopes.iter().any(|held| held == s))
+            .map(str::to_owned)
+            .collect())
     }
 
     /// The tree that `org` belongs to, or the no-access refusal when it does not

@@ -45,6 +45,11 @@ impl Keyhouse {
     /// implicit `profile` scope) and the organizations the app holds scopes in.
     pub async fn me(&self, principal: &Principal) -> CoreResult<MeView> {
         let actor = self.actor(principal).await?;
+        if let Actor::User(u) = &actor {
+            if !u.has_scope(&["profile", "full", "read:full"]) {
+                return Err(CoreError::InsufficientScope("profile".to_owned()));
+            }
+        }
         let tree = self.load_tree(actor.root_id()).await?;
         let (user, client) = match &actor {
             Actor::User(u) => (u.user.clone(), None),

@@ -1,6 +1,7 @@
 //! Routes, one module per Anypoint resource; folder names mirror URL paths.
 
 mod app_scopes;
+mod authorizations;
 mod connected_apps;
 mod environments;
 mod health;
@@ -10,7 +11,7 @@ mod organizations;
 mod scope_catalogue;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 
 use crate::error::ApiError;
@@ -57,6 +58,56 @@ pub fn routes() -> Router<AppState> {
         .route(ORG_APPS, app_collection())
         .route(&format!("{ORG_APPS}/{{client_id}}"), app_item())
         .route(&format!("{ORG_APPS}/{{client_id}}/scopes"), app_scopes())
+        .route(
+            &format!("{ORG_APPS}/{{client_id}}/grants"),
+            get(authorizations::of_app).delete(authorizations::revoke_app),
+        )
+        .route(
+            "/accounts/api/users/me/authorizations",
+            get(authorizations::mine),
+        )
+        .route(
+            "/accounts/api/users/me/authorizations/{client_id}",
+            delete(authorizations::revoke_mine),
+        )
+        .route(
+            "/accounts/api/v2/oauth2/authorize",
+            get(crate::pages::authorize::authorize_get)
+                .post(crate::pages::authorize::authorize_post),
+        )
+        .route(
+            "/accounts/authorize/login",
+            post(crate::pages::authorize::sign_in),
+        )
+        .route(
+            "/accounts/authorize/consent",
+            post(crate::pages::authorize::consent),
+        )
+        .route(
+            "/accounts/authorizations",
+            get(crate::pages::authorizations::list),
+        )
+        .route(
+            "/accounts/authorizations/{client_id}/revoke",
+            post(crate::pages::authorizations::revoke),
+        )
+        .route(
+            "/accounts/signout",
+            post(crate::pages::authorizations::sign_out),
+        )
+        .route(
+            "/accounts/api/v2/oauth2/userinfo",
+            get(crate::oauth::userinfo_get).post(crate::oauth::userinfo_post),
+        )
+        .route("/accounts/api/v2/oauth2/jwks", get(crate::oauth::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(crate::oauth::discovery),
+        )
+        .route(
+            "/accounts/api/v2/oauth2/.well-known/openid-configuration",
+            get(crate::oauth::discovery),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/accounts/login", post(login::login))

@@ -4,6 +4,8 @@
 mod error;
 mod params;
 mod token;
+mod userinfo;
 
 pub use error::OAuthResponseError;
 pub use token::{introspect, revoke, token};
+pub use userinfo::{discovery, jwks, userinfo_get, userinfo_post};

@@ -118,7 +118,12 @@ pub fn refuse_query_secrets(query: Option<&str>) -> Result<(), OAuthError> {
     if pairs.iter().any(|(k, _)| {
         matches!(
             k.as_str(),
-            "client_secret" | "password" | "token" | "assertion"
+            "client_secret"
+                | "password"
+                | "token"
+                | "assertion"
+                | "refresh_token"
+                | "code_verifier"
         )
     }) {
         return Err(invalid(

@@ -51,9 +51,17 @@ pub async fn token(
 ) -> OAuthResult {
     let params = read(&headers, &uri, body)?;
     let client = params::client_credentials(&headers, &params)?;
+    let field = |name: &str| params.get(name).map(str::to_owned);
     let request = TokenRequest {
         grant_type: params.get("grant_type").unwrap_or_default().to_owned(),
-        scope: params.get("scope").map(str::to_owned),
+        scope: field("scope"),
+        code: field("code"),
+        redirect_uri: field("redirect_uri"),
+        code_verifier: field("code_verifier"),
+        refresh_token: field("refresh_token"),
+        username: field("username"),
+        password: field("password"),
+        assertion: field("assertion"),
     };
     let issued = state.keyhouse.token(request, client, source).await?;
     let mut body = json!({
@@ -61,8 +69,16 @@ pub async fn token(
         "token_type": "bearer",
         "expires_in": issued.expires_in,
     });
-    if let (Some(scope), Value::Object(map)) = (issued.scope, &mut body) {
-        map.insert("scope".into(), Value::String(scope));
+    if let Value::Object(map) = &mut body {
+        for (key, value) in [
+            ("scope", issued.scope),
+            ("refresh_token", issued.refresh_token),
+            ("id_token", issued.id_token),
+        ] {
+            if let Some(v) = value {
+                map.insert(key.into(), Value::String(v));
+            }
+        }
     }
     Ok(no_store(body))
 }

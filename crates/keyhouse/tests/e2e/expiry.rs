@@ -15,12 +15,11 @@ async fn tokens_expire_after_the_organization_session_timeout() {
     let store = SqliteStore::open(&dir.path().join("k.db")).await.unwrap();
     store.migrate().await.unwrap();
     let clock = Arc::new(ManualClock::new(Timestamp(1_800_000_000_000)));
-    let settings = CoreSettings {
-        password_policy: PasswordPolicy {
-            memory_kib: 1024,
-            iterations: 1,
-            parallelism: 1,
-        },
+    let mut settings = CoreSettings::new("http://127.0.0.1:1");
+    settings.password_policy = PasswordPolicy {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
     };
     let keyhouse = Keyhouse::start(Arc::new(store), clock.clone(), settings)
         .await

@@ -46,6 +46,7 @@ impl Keyhouse {
             org_id: app.app.org_id,
             created_at: now,
             expires_at: now.plus_minutes(APP_TOKEN_LIFETIME_MINUTES),
+            scope: None,
         };
         self.token_writer
             .write(record.clone())
@@ -56,6 +57,8 @@ impl Keyhouse {
             access_token: token.secret,
             expires_in: APP_TOKEN_LIFETIME_MINUTES * 60,
             scope: requested.filter(|s| !s.is_empty()).map(|s| s.join(" ")),
+            refresh_token: None,
+            id_token: None,
         })
     }
 }

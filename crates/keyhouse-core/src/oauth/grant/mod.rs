@@ -1,7 +1,12 @@
 //! The token endpoint (RFC 6749 §3.2): one file per grant; this module parses
 //! the grant type and dispatches.
 
+mod authorization_code;
 mod client_credentials;
+mod jwt_bearer;
+mod password;
+mod refresh_token;
+mod user_tokens;
 
 use std::net::IpAddr;
 
@@ -10,21 +15,48 @@ use super::error::OAuthError;
 use crate::access::GrantType;
 use crate::Keyhouse;
 
-/// A token request after the HTTP layer has parsed the body.
-#[derive(Debug, Clone, Default)]
+/// A token request after the HTTP layer has parsed the body. Secrets
+/// (password, codes, tokens, assertions) redact themselves in `Debug`.
+#[derive(Clone, Default)]
 pub struct TokenRequest {
     pub grant_type: String,
     /// Space-separated scopes (RFC 6749 §3.3), if the client asked for some.
     pub scope: Option<String>,
+    /// `authorization_code`: the code, the redirect URI and the PKCE verifier.
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    /// `refresh_token`.
+    pub refresh_token: Option<String>,
+    /// `password`.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// JWT bearer (RFC 7523 §2.1).
+    pub assertion: Option<String>,
 }
 
-/// A successful token answer (RFC 6749 §5.1).
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("scope", &self.scope)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful token answer (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 #[derive(Debug)]
 pub struct TokenResponse {
     pub access_token: String,
     pub expires_in: i64,
-    /// Present when the client asked for specific scopes.
+    /// The granted scopes, when they may differ from what was asked.
     pub scope: Option<String>,
+    /// Only with `offline_access` for apps allowed the refresh_token grant.
+    pub refresh_token: Option<String>,
+    /// Only with `openid`.
+    pub id_token: Option<String>,
 }
 
 impl Keyhouse {
@@ -57,10 +89,10 @@ impl Keyhouse {
         }
         match grant {
             GrantType::ClientCredentials => self.client_credentials(&app, request.scope).await,
-            other => Err(OAuthError::UnsupportedGrantType(format!(
-                "The {} grant is not available on this server yet",
-                other.as_str()
-            ))),
+            GrantType::AuthorizationCode => self.authorization_code(&app, request, source).await,
+            GrantType::RefreshToken => self.refresh_token(&app, request, source).await,
+            GrantType::Password => self.password_grant(&app, request, source).await,
+            GrantType::JwtBearer => self.jwt_bearer(&app, request, source).await,
         }
     }
 }
