@@ -2,7 +2,7 @@
 //! revocation (RFC 7009). Errors here are RFC 6749 JSON, not Anypoint's shape.
 
 mod error;
-mod params;
+pub mod params;
 mod token;
 mod userinfo;
 
