@@ -96,15 +96,18 @@ pub(crate) fn tokens_match(expected: &str, presented: &str) -> bool {
 }
 
 /// True when a form post comes from another site (`Origin` names another host,
-/// or the browser says `Sec-Fetch-Site: cross-site`), checklist SE-08.
+/// or the browser says `Sec-Fetch-Site: cross-site` or `same-site`), checklist SE-08.
 pub(crate) fn cross_site(headers: &HeaderMap) -> bool {
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if fetch_site == Some("cross-site") {
+    if matches!(fetch_site, Some("cross-site" | "same-site")) {
         return true;
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        None => false,
+        // Pages are sent with `Referrer-Policy: no-referrer`, under which
+        // browsers send `Origin: null` on same-origin form posts; the form
+        // token still has to match.
+        None | Some("null") => false,
         Some(origin) => {
             let origin_host = url::Url::parse(origin).ok().and_then(|u| {
                 u.host_str().map(|h| match u.port() {
