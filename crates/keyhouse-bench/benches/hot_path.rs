@@ -83,6 +83,7 @@ fn app(org: OrgId) -> ConnectedApp {
         created_at: Timestamp(0),
         updated_at: Timestamp(0),
         secret_updated_at: Timestamp(0),
+        public_client: false,
     }
 }
 

@@ -295,6 +295,7 @@ fn app(org: &Organization, owner: &User, name: &str, t: i64) -> ConnectedApp {
         created_at: Timestamp(t),
         updated_at: Timestamp(t),
         secret_updated_at: Timestamp(t),
+        public_client: false,
     }
 }
 

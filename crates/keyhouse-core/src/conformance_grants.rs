@@ -108,6 +108,7 @@ impl Tenant {
             created_at: Timestamp(1_000),
             updated_at: Timestamp(1_000),
             secret_updated_at: Timestamp(1_000),
+            public_client: false,
         };
         store.insert_app(&app, &[]).await.unwrap();
         app

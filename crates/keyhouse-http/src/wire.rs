@@ -165,8 +165,10 @@ pub fn connected_app(app: &ConnectedApp, secret: Option<&str>) -> Value {
         "created_at": app.created_at.to_iso(),
         "updated_at": app.updated_at.to_iso(),
         "client_secret_updated_at": app.secret_updated_at.to_iso(),
+        "token_endpoint_auth_method": if app.public_client { "none" } else { "client_secret_basic" },
     });
-    if let (Some(secret), Value::Object(map)) = (secret, &mut value) {
+    // A public client has no usable secret: none is shown.
+    if let (Some(secret), false, Value::Object(map)) = (secret, app.public_client, &mut value) {
         map.insert("client_secret".into(), Value::String(secret.to_owned()));
     }
     value

@@ -31,7 +31,7 @@ async fn insert_app_row(conn: &mut PgConnection, app: &ConnectedApp) -> StoreRes
         "INSERT INTO connected_apps (",
         app_columns!(),
         ", name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-         $15, $16, $17)"
+         $15, $16, $17, $18)"
     ))
     .bind(&app.client_id)
     .bind(&app.secret_hash.0[..])
@@ -49,6 +49,7 @@ async fn insert_app_row(conn: &mut PgConnection, app: &ConnectedApp) -> StoreRes
     .bind(app.created_at.0)
     .bind(app.updated_at.0)
     .bind(app.secret_updated_at.0)
+    .bind(app.public_client)
     .bind(name_key(&app.name))
     .execute(conn)
     .await
@@ -160,7 +161,7 @@ impl AppStore for PostgresStore {
             "UPDATE connected_apps SET secret_hash = $2, name = $3, name_key = $4, \
              owner_user_id = $5, grant_types = $6, redirect_uris = $7, public_keys = $8, \
              scopes = $9, audience = $10, client_uri = $11, policy_uri = $12, enabled = $13, \
-             updated_at = $14, secret_updated_at = $15 WHERE client_id = $1",
+             updated_at = $14, secret_updated_at = $15, public_client = $16 WHERE client_id = $1",
         )
         .bind(&app.client_id)
         .bind(&app.secret_hash.0[..])
@@ -177,6 +178,7 @@ impl AppStore for PostgresStore {
         .bind(app.enabled)
         .bind(app.updated_at.0)
         .bind(app.secret_updated_at.0)
+        .bind(app.public_client)
         .execute(&mut *tx)
         .await
         .map_err(|e| map_write_err(e, Writing::App(app)))?;

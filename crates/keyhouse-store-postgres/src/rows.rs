@@ -109,7 +109,7 @@ macro_rules! app_columns {
     () => {
         "client_id, secret_hash, name, org_id, owner_user_id, grant_types, redirect_uris, \
          public_keys, scopes, audience, client_uri, policy_uri, enabled, created_at, \
-         updated_at, secret_updated_at"
+         updated_at, secret_updated_at, public_client"
     };
 }
 pub(crate) use app_columns;
@@ -254,6 +254,7 @@ pub(crate) fn app_from_row(row: &PgRow) -> StoreResult<ConnectedApp> {
         created_at: Timestamp(get(row, "created_at")?),
         updated_at: Timestamp(get(row, "updated_at")?),
         secret_updated_at: Timestamp(get(row, "secret_updated_at")?),
+        public_client: get(row, "public_client")?,
         client_id,
     })
 }

@@ -83,6 +83,7 @@ async fn seeded() -> Option<(String, PostgresStore, User, ConnectedApp)> {
         created_at: Timestamp(2),
         updated_at: Timestamp(2),
         secret_updated_at: Timestamp(2),
+        public_client: false,
     };
     store.insert_app(&app, &[]).await.unwrap();
     Some((url, store, owner, app))

@@ -104,3 +104,7 @@ CREATE INDEX audit_events_org_at ON audit_events(org_id, at, seq);
 ALTER TABLE access_tokens ADD COLUMN scope TEXT NULL;
 -- Revoking a user's grant to an app finds its tokens by index.
 CREATE INDEX access_tokens_user_client ON access_tokens(user_id, client_id);
+
+-- Public clients (RFC 7591 token_endpoint_auth_method "none"): browser and
+-- native apps that cannot keep a secret; they must use PKCE.
+ALTER TABLE connected_apps ADD COLUMN public_client INTEGER NOT NULL DEFAULT 0;

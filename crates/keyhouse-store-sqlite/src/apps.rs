@@ -11,7 +11,7 @@ use crate::{rows, SqliteStore};
 
 const APP_COLUMNS: &str = "client_id, secret_hash, name, org_id, owner_user_id, grant_types, \
      redirect_uris, public_keys, scopes, audience, client_uri, policy_uri, enabled, \
-     created_at, updated_at, secret_updated_at";
+     created_at, updated_at, secret_updated_at, public_client";
 
 /// The case-folded name that carries the per-organization uniqueness rule.
 fn name_key(name: &str) -> String {
@@ -28,8 +28,8 @@ async fn insert_app_row(conn: &mut SqliteConnection, app: &ConnectedApp) -> Stor
     sqlx::query(
         "INSERT INTO connected_apps (client_id, secret_hash, name, name_key, org_id, \
          owner_user_id, grant_types, redirect_uris, public_keys, scopes, audience, client_uri, \
-         policy_uri, enabled, created_at, updated_at, secret_updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+         policy_uri, enabled, created_at, updated_at, secret_updated_at, public_client) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&app.client_id)
     .bind(app.secret_hash.0.as_slice())
@@ -48,6 +48,7 @@ async fn insert_app_row(conn: &mut SqliteConnection, app: &ConnectedApp) -> Stor
     .bind(app.created_at.0)
     .bind(app.updated_at.0)
     .bind(app.secret_updated_at.0)
+    .bind(app.public_client)
     .execute(&mut *conn)
     .await
     .map(|_| ())
@@ -144,7 +145,7 @@ impl AppStore for SqliteStore {
             "UPDATE connected_apps SET secret_hash = $1, name = $2, name_key = $3, \
              owner_user_id = $4, grant_types = $5, redirect_uris = $6, public_keys = $7, \
              scopes = $8, audience = $9, client_uri = $10, policy_uri = $11, enabled = $12, \
-             updated_at = $13, secret_updated_at = $14 WHERE client_id = $15",
+             updated_at = $13, secret_updated_at = $14, public_client = $16 WHERE client_id = $15",
         )
         .bind(app.secret_hash.0.as_slice())
         .bind(&app.name)
@@ -161,6 +162,7 @@ impl AppStore for SqliteStore {
         .bind(app.updated_at.0)
         .bind(app.secret_updated_at.0)
         .bind(&app.client_id)
+        .bind(app.public_client)
         .execute(&self.pool)
         .await
         .map_err(|e| map_app_err(e, &app.name))?;

@@ -148,6 +148,7 @@ pub(crate) fn app(row: &SqliteRow) -> StoreResult<ConnectedApp> {
         created_at: Timestamp(get(row, "created_at")?),
         updated_at: Timestamp(get(row, "updated_at")?),
         secret_updated_at: Timestamp(get(row, "secret_updated_at")?),
+        public_client: get(row, "public_client")?,
     })
 }
 

@@ -77,6 +77,7 @@ async fn seeded() -> (tempfile::TempDir, SqliteStore, ConnectedApp) {
         created_at: Timestamp(2),
         updated_at: Timestamp(2),
         secret_updated_at: Timestamp(2),
+        public_client: false,
     };
     store.insert_app(&app, &[]).await.unwrap();
     (dir, store, app)

@@ -121,6 +121,11 @@ pub struct ConnectedApp {
     /// Tokens issued before this instant are refused: resetting the secret
     /// ends every session obtained with the old one.
     pub secret_updated_at: Timestamp,
+    /// A public client (RFC 7591 `token_endpoint_auth_method: "none"`): a
+    /// browser or native app that cannot keep a secret. It authenticates with
+    /// its client id alone, only for the authorization_code and refresh_token
+    /// grants, and must use PKCE (RFC 9700 §2.1.1).
+    pub public_client: bool,
 }
 
 impl ConnectedApp {

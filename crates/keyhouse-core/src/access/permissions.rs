@@ -319,6 +319,7 @@ mod tests {
                 created_at: Timestamp(0),
                 updated_at: Timestamp(0),
                 secret_updated_at: Timestamp(0),
+                public_client: false,
             },
             grants,
             root_id: root,

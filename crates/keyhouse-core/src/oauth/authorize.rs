@@ -272,6 +272,13 @@ pub(crate) fn check_request(
             )
         }
     };
+    if code_challenge.is_none() && target.app.app.public_client {
+        return fail(
+            target,
+            "invalid_request",
+            "Public clients must use PKCE (code_challenge with S256)".to_owned(),
+        );
+    }
     let mut prompt = Prompt::default();
     for value in params
         .get("prompt")

@@ -21,6 +21,8 @@ pub enum ClientAuthMethod {
     Post,
     /// Anypoint's `Basic base64("~~~Client~~~:" + id + "~?~" + secret)` on resource APIs.
     Shortcut,
+    /// `client_id` alone, for public clients (RFC 6749 §2.3, RFC 7591 `none`).
+    None,
 }
 
 /// Credentials as presented; the secret redacts itself.
@@ -79,8 +81,16 @@ impl Keyhouse {
             .map(|a| a.app.secret_hash)
             .unwrap_or(self.dummy_secret);
         let secret_ok = secret::matches(&creds.client_secret, &stored);
+        // A public client proves nothing but its id, so it never passes with a
+        // secret, and a confidential one never passes without (CA-03).
+        let method_ok = |public: bool| (creds.method == ClientAuthMethod::None) == public;
+        let ok = |app: &CachedApp| {
+            app.app.enabled
+                && method_ok(app.app.public_client)
+                && (app.app.public_client || secret_ok)
+        };
         match app {
-            Some(app) if secret_ok && app.app.enabled => {
+            Some(app) if ok(&app) => {
                 self.throttles.accounts.success(&account_key);
                 Ok(app)
             }

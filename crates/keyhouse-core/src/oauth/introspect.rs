@@ -32,6 +32,10 @@ impl Keyhouse {
         token: &str,
         source: Option<IpAddr>,
     ) -> Result<Option<ActiveToken>, OAuthError> {
+        if caller.method == super::client_auth::ClientAuthMethod::None {
+            // RFC 7662 §2.1: introspection needs real authentication.
+            return Err(OAuthError::InvalidClient);
+        }
         self.authenticate_client(caller, source).await?;
         if token.is_empty() || token.len() > TOKEN_MAX_LEN {
             return Ok(None);

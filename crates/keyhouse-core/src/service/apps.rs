@@ -34,6 +34,8 @@ pub struct AppInput {
     /// A secret chosen by the admin (Anypoint allows it); redacted in `Debug`
     /// by never being printed (the struct is only logged by field names).
     pub client_secret: Option<String>,
+    /// RFC 7591 `token_endpoint_auth_method`: `none` makes a public client.
+    pub token_endpoint_auth_method: Option<String>,
 }
 
 /// One scope with its context as sent (`context_params.org` / `envId`).
@@ -107,6 +109,7 @@ impl Keyhouse {
             created_at: now,
             updated_at: now,
             secret_updated_at: now,
+            public_client: false,
         };
         let mut shown = generated.secret;
         if let Some(chosen) = &input.client_secret {
@@ -339,6 +342,18 @@ impl Keyhouse {
         if let Some(enabled) = input.enabled {
             app.enabled = enabled;
         }
+        if let Some(method) = &input.token_endpoint_auth_method {
+            app.public_client = match method.as_str() {
+                "none" => true,
+                "client_secret_basic" | "client_secret_post" => false,
+                other => {
+                    return Err(CoreError::Validation(format!(
+                        "token_endpoint_auth_method '{}' is not valid: use none, client_secret_basic or client_secret_post",
+                        crate::ids::truncate(other)
+                    )))
+                }
+            };
+        }
         if let Some(owner) = input.owner_user_id {
             match self.store.find_user(owner).await? {
                 Some(u) if tree.get(u.org_id).is_some() => app.owner_user_id = u.id,
@@ -418,6 +433,17 @@ fn check_app_shape(app: &ConnectedApp) -> CoreResult<()> {
     if app.allows(GrantType::JwtBearer) && app.public_keys.is_empty() {
         return Err(CoreError::Validation(
             "The JWT bearer grant needs at least one public key".to_owned(),
+        ));
+    }
+    if app.public_client
+        && (!app.allows(GrantType::AuthorizationCode)
+            || app
+                .grant_types
+                .iter()
+                .any(|g| !matches!(g, GrantType::AuthorizationCode | GrantType::RefreshToken)))
+    {
+        return Err(CoreError::Validation(
+            "Public clients (token_endpoint_auth_method none) may use only authorization_code and refresh_token".to_owned(),
         ));
     }
     if !own_behalf && app.client_uri.is_none() {

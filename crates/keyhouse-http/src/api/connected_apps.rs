@@ -46,6 +46,7 @@ pub struct AppBody {
     enabled: Option<bool>,
     owner_user_id: Option<String>,
     client_secret: Option<String>,
+    token_endpoint_auth_method: Option<String>,
 }
 
 fn nullable(field: &str, value: Option<Value>) -> Result<Option<Option<String>>, ApiError> {
@@ -73,6 +74,7 @@ impl AppBody {
             enabled: self.enabled,
             owner_user_id: self.owner_user_id.map(|u| UserId::parse(&u)).transpose()?,
             client_secret: self.client_secret,
+            token_endpoint_auth_method: self.token_endpoint_auth_method,
         })
     }
 }

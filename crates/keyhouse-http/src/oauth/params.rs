@@ -107,6 +107,12 @@ pub fn client_credentials(
             client_secret: secret.to_owned(),
             method: ClientAuthMethod::Post,
         }),
+        // A public client identifies itself without authenticating (RFC 6749 §3.2.1).
+        (Some(id), None) => Some(ClientCredentials {
+            client_id: id.to_owned(),
+            client_secret: String::new(),
+            method: ClientAuthMethod::None,
+        }),
         _ => None,
     })
 }

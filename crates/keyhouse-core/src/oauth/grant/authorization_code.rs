@@ -97,6 +97,9 @@ impl Keyhouse {
                 ))
             }
         }
+        if app.app.public_client && record.code_challenge.is_none() {
+            return Err(invalid("Public clients must use PKCE"));
+        }
         match (&record.code_challenge, request.code_verifier.as_deref()) {
             (None, None) => Ok(()),
             (None, Some(_)) => Err(invalid(
