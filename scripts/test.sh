@@ -7,8 +7,8 @@
 #     scripts/test.sh -- FILTER        # pass arguments on to both `cargo test` runs
 #
 # Steps:
-#   1. install what is missing: PostgreSQL, Node.js + npm, anypoint-cli-v4
-#      (apt-get needs root, or sudo);
+#   1. install what is missing: PostgreSQL, Node.js + npm, anypoint-cli-v4,
+#      Chromium + chromedriver (apt-get needs root, or sudo);
 #   2. cargo fmt --check and cargo clippy -D warnings;
 #   3. start a throwaway PostgreSQL server (scripts/lib/postgres.sh), unless
 #      KEYHOUSE_TEST_DATABASE_URL already names one;
@@ -35,6 +35,8 @@ cd "$repo_root"
 source scripts/lib/postgres.sh
 # shellcheck source=scripts/lib/anypoint-cli.sh
 source scripts/lib/anypoint-cli.sh
+# shellcheck source=scripts/lib/chromium.sh
+source scripts/lib/chromium.sh
 
 # Arguments for `cargo test`, e.g. `-- some_filter`.
 cargo_test_args=("$@")
@@ -76,9 +78,10 @@ print_totals() {
 }
 
 # ---------------------------------------------------------------------------
-step "1/5 Installing prerequisites (PostgreSQL, Node.js, anypoint-cli-v4@$KEYHOUSE_CLI_VERSION)"
+step "1/5 Installing prerequisites (PostgreSQL, Node.js, anypoint-cli-v4@$KEYHOUSE_CLI_VERSION, Chromium)"
 keyhouse_pg_install
-keyhouse_cli_install # exports KEYHOUSE_ANYPOINT_CLI
+keyhouse_cli_install      # exports KEYHOUSE_ANYPOINT_CLI
+keyhouse_chromium_install # exports KEYHOUSE_CHROMIUM, KEYHOUSE_CHROMEDRIVER
 command -v cargo >/dev/null || {
     echo "cargo not found: install the Rust toolchain (with rustfmt and clippy)" >&2
     exit 1
@@ -98,10 +101,16 @@ keyhouse_pg_start # exports KEYHOUSE_TEST_DATABASE_URL (unless already set)
 #   KEYHOUSE_REQUIRE_POSTGRES=1      PostgreSQL tests fail instead of skipping
 #   KEYHOUSE_ANYPOINT_CLI            path of the anypoint-cli-v4 executable
 #   KEYHOUSE_REQUIRE_ANYPOINT_CLI=1  CLI tests fail instead of skipping
+#   KEYHOUSE_CHROMIUM                path of the Chromium browser
+#   KEYHOUSE_CHROMEDRIVER            path of chromedriver (WebDriver for it)
+#   KEYHOUSE_REQUIRE_BROWSER=1       browser tests fail instead of skipping
 export KEYHOUSE_TEST_DATABASE_URL
 export KEYHOUSE_REQUIRE_POSTGRES=1
 export KEYHOUSE_ANYPOINT_CLI
 export KEYHOUSE_REQUIRE_ANYPOINT_CLI=1
+export KEYHOUSE_CHROMIUM
+export KEYHOUSE_CHROMEDRIVER
+export KEYHOUSE_REQUIRE_BROWSER=1
 
 # ---------------------------------------------------------------------------
 step "4/5 cargo test --workspace (end-to-end tests on SQLite)"

@@ -416,11 +416,15 @@ pub(crate) fn too_old(auth_time: Timestamp, max_age: Option<i64>, now: Timestamp
 }
 
 /// The request to resume after signing in: the same parameters without
-/// `prompt=login`, which the sign-in just satisfied.
+/// `prompt=login` and `max_age`, which the sign-in just satisfied (the ID
+/// token still carries `auth_time`).
 pub fn after_sign_in(pairs: &[(String, String)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .filter_map(|(name, value)| {
+            if name == "max_age" {
+                return None;
+            }
             if name != "prompt" {
                 return Some((name.clone(), value.clone()));
             }

@@ -44,24 +44,9 @@ impl Keyhouse {
         if found.client_id != app.app.client_id {
             return Err(invalid("The refresh token was issued to another client"));
         }
-        let record = match self.store.rotate_refresh_token(&hash, now).await? {
-            RefreshRotation::Unknown => return Err(invalid("The refresh token is not valid")),
-            RefreshRotation::AlreadyRotated(used) => {
-                self.kill_refresh_family(&used, source).await?;
-                return Err(invalid("The refresh token has already been used"));
-            }
-            RefreshRotation::Rotated(record) => record,
-        };
-        if record.expires_at <= now {
-            return Err(invalid("The refresh token has expired"));
-        }
-        // A secret reset ends everything obtained with the old secret.
-        if record.created_at < app.app.secret_updated_at {
-            return Err(invalid(
-                "The refresh token predates the app's current secret",
-            ));
-        }
-        let granted: Vec<&str> = record.scope.split(' ').filter(|s| !s.is_empty()).collect();
+        // The scope is checked before the token is used up, so a refused
+        // request does not burn it (the retry would look like a replay).
+        let granted: Vec<&str> = found.scope.split(' ').filter(|s| !s.is_empty()).collect();
         let scopes: Vec<String> = match request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
             None => granted.iter().map(|s| (*s).to_owned()).collect(),
             Some(raw) => {
@@ -80,6 +65,23 @@ impl Keyhouse {
                 out
             }
         };
+        let record = match self.store.rotate_refresh_token(&hash, now).await? {
+            RefreshRotation::Unknown => return Err(invalid("The refresh token is not valid")),
+            RefreshRotation::AlreadyRotated(used) => {
+                self.kill_refresh_family(&used, source).await?;
+                return Err(invalid("The refresh token has already been used"));
+            }
+            RefreshRotation::Rotated(record) => record,
+        };
+        if record.expires_at <= now {
+            return Err(invalid("The refresh token has expired"));
+        }
+        // A secret reset ends everything obtained with the old secret.
+        if record.created_at < app.app.secret_updated_at {
+            return Err(invalid(
+                "The refresh token predates the app's current secret",
+            ));
+        }
         let user = self.load_user(record.user_id).await?;
         let user = self.grant_user(app, user, false).await?;
         // The new refresh token keeps the family's scope and expiry (RFC 6749 §6);

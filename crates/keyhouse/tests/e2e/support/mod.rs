@@ -3,8 +3,13 @@
 //! `KEYHOUSE_TEST_BACKEND=postgres`), and talks HTTP to it.
 
 pub mod apps;
+pub mod browser;
+pub mod callback;
+pub mod grants;
 pub mod http;
+pub mod pages;
 pub mod postgres;
+pub mod user_apps;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
