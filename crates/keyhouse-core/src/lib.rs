@@ -9,17 +9,24 @@ pub mod audit;
 pub mod authn;
 pub mod clock;
 pub mod error;
+pub mod federation;
 pub mod ids;
 pub mod oauth;
 pub mod oidc;
 pub mod service;
 pub mod store;
+pub mod store_idp;
+pub mod store_mfa;
 pub mod time_fmt;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance_grants;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance_idp;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance_mfa;
 
 pub use error::CoreError;
 pub use service::Keyhouse;

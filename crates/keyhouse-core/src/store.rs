@@ -311,6 +311,8 @@ pub trait Store:
     + GrantStore
     + KeyStore
     + AuditStore
+    + crate::store_mfa::MfaStore
+    + crate::store_idp::IdentityProviderStore
 {
     /// Answers only when the database does (readiness probe).
     async fn ping(&self) -> StoreResult<()>;

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod federation;
 pub mod oauth;
 pub mod pages;
 pub mod wire;

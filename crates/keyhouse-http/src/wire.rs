@@ -67,7 +67,7 @@ fn org_common(summary: &OrgSummary) -> Map<String, Value> {
         "parentOrganizationIds": ids(&summary.parent_ids),
         "subOrganizationIds": ids(&summary.sub_ids),
         "tenantOrganizationIds": [],
-        "mfaRequired": "no",
+        "mfaRequired": if summary.mfa_required { "mandatory" } else { "no" },
         "isAutomaticAdminPromotionExempt": false,
         "orgType": "anypoint",
         "domain": org.domain,
@@ -98,6 +98,7 @@ pub fn org_details(details: &OrgDetails) -> Value {
         parent_name: None,
         parent_ids: details.parent_ids.clone(),
         sub_ids: details.sub_ids.clone(),
+        mfa_required: details.mfa_required,
     };
     let mut map = org_common(&summary);
     let org = &details.org;
@@ -126,6 +127,10 @@ pub fn me_user(me: &MeView) -> Value {
     let mut value = user(&me.user);
     let orgs: Vec<Value> = me.member_of.iter().map(org_summary).collect();
     if let Value::Object(map) = &mut value {
+        map.insert(
+            "mfaVerifiersConfigured".into(),
+            json!(if me.mfa_configured { "true" } else { "false" }),
+        );
         map.insert("organization".into(), org_details(&me.organization));
         map.insert("memberOfOrganizations".into(), Value::Array(orgs.clone()));
         map.insert("contributorOfOrganizations".into(), Value::Array(orgs));

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use keyhouse_core::store::Store;
-use keyhouse_core::{conformance, conformance_grants};
+use keyhouse_core::{conformance, conformance_grants, conformance_idp, conformance_mfa};
 use keyhouse_store_postgres::PostgresStore;
 
 /// The test database URL, or `None` (skip) when it is unset and not required.
@@ -118,6 +118,45 @@ grant_tests!(
     deleting_app_removes_grants,
     signing_key_rotation,
     audit_log,
+);
+
+/// One test per check of the MFA suite, each skipped like the ones above.
+macro_rules! mfa_tests {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $name() {
+            if let Some(store) = store().await {
+                conformance_mfa::$name(store).await;
+            }
+        }
+    )*};
+}
+
+mfa_tests!(
+    mfa_enrollment,
+    mfa_challenge_completion,
+    mfa_step_single_use,
+    mfa_reset_and_policy,
+    purge_expired_mfa_challenges,
+);
+
+/// One test per check of the identity-provider suite, each skipped like the ones above.
+macro_rules! idp_tests {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $name() {
+            if let Some(store) = store().await {
+                conformance_idp::$name(store).await;
+            }
+        }
+    )*};
+}
+
+idp_tests!(
+    identity_provider_lifecycle,
+    federated_users,
+    federation_state_single_use,
+    organization_domains,
 );
 
 /// Migrating twice (a restart) is a no-op, and the store reports itself shared.

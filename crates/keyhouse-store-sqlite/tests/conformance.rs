@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use keyhouse_core::store::Store;
-use keyhouse_core::{conformance, conformance_grants};
+use keyhouse_core::{conformance, conformance_grants, conformance_idp, conformance_mfa};
 use keyhouse_store_sqlite::SqliteStore;
 
 async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
@@ -53,4 +53,21 @@ conformance_tests!(
     deleting_app_removes_grants,
     signing_key_rotation,
     audit_log,
+);
+
+conformance_tests!(
+    conformance_mfa:
+    mfa_enrollment,
+    mfa_challenge_completion,
+    mfa_step_single_use,
+    mfa_reset_and_policy,
+    purge_expired_mfa_challenges,
+);
+
+conformance_tests!(
+    conformance_idp:
+    identity_provider_lifecycle,
+    federated_users,
+    federation_state_single_use,
+    organization_domains,
 );

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use keyhouse_core::access::Role;
 use keyhouse_core::clock::SystemClock;
+use keyhouse_core::federation::ProviderInput;
 use keyhouse_core::ids::OrgId;
 use keyhouse_core::service::{NewRootOrganization, NewUser};
 use keyhouse_core::Keyhouse;
@@ -64,6 +65,33 @@ pub async fn run(command: AdminCommand, settings: Settings) -> anyhow::Result<()
                 .await
                 .context("creating the user")?;
             println!("user {} ({})", user.id, user.username);
+        }
+        AdminCommand::AddOidcProvider(args) => {
+            let org = match OrgId::parse(&args.org) {
+                Ok(id) => id,
+                Err(_) => keyhouse.find_root_organization(&args.org).await?.id,
+            };
+            let provider = keyhouse
+                .add_identity_provider(
+                    org,
+                    ProviderInput {
+                        name: Some(args.name),
+                        kind: Some("openid".to_owned()),
+                        issuer: Some(args.issuer),
+                        client_id: Some(args.client_id),
+                        client_secret: Some(args.client_secret),
+                        scopes: Some(vec![args.scopes]),
+                        username_claim: Some(args.username_claim),
+                        ..ProviderInput::default()
+                    },
+                )
+                .await
+                .context("adding the identity provider")?;
+            println!("identity provider {} ({})", provider.id, provider.name);
+            println!(
+                "register this redirect URI at the provider: {}",
+                keyhouse.federation_callback_url()
+            );
         }
     }
     Ok(())

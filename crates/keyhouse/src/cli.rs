@@ -99,6 +99,35 @@ pub enum AdminCommand {
     CreateOrg(CreateOrgArgs),
     /// Create a user in an organization.
     CreateUser(CreateUserArgs),
+    /// Add an upstream OpenID Connect identity provider to an organization.
+    AddOidcProvider(AddOidcProviderArgs),
+}
+
+/// Options of `admin add-oidc-provider`. Register
+/// `<public URL>/accounts/login/oidc/callback` as the redirect URI at the upstream.
+#[derive(Debug, Args)]
+pub struct AddOidcProviderArgs {
+    /// Organization or business group: id, or the name of a root organization.
+    #[arg(long)]
+    pub org: String,
+    /// Name shown on the sign-in button ("Sign in with …").
+    #[arg(long)]
+    pub name: String,
+    /// The upstream's issuer URL (https, or http on a loopback address).
+    #[arg(long)]
+    pub issuer: String,
+    /// Keyhouse's client id at the upstream.
+    #[arg(long)]
+    pub client_id: String,
+    /// Keyhouse's client secret at the upstream.
+    #[arg(long, env = "KEYHOUSE_IDP_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: String,
+    /// Scopes to ask for, space-separated (`openid` is always included).
+    #[arg(long, default_value = "openid profile email")]
+    pub scopes: String,
+    /// The claim that becomes the username (falls back to `sub` when absent).
+    #[arg(long, default_value = "preferred_username")]
+    pub username_claim: String,
 }
 
 /// Options of `admin create-org`.

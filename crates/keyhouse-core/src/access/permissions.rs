@@ -28,6 +28,12 @@ pub enum Action {
     CreateEnvironment,
     EditEnvironment(EnvId),
     ManageConnectedApps,
+    /// See an organization's identity providers (admins; apps with
+    /// `view:identityproviders` or `manage:identityproviders`).
+    ViewIdentityProviders,
+    /// Add, change and remove identity providers (admins; apps with
+    /// `manage:identityproviders`).
+    ManageIdentityProviders,
 }
 
 impl Action {
@@ -61,6 +67,10 @@ impl Action {
             ],
             Action::CreateEnvironment => &["create:environment"],
             Action::EditEnvironment(_) => &["edit:environment"],
+            Action::ViewIdentityProviders => {
+                &["view:identityproviders", "manage:identityproviders"]
+            }
+            Action::ManageIdentityProviders => &["manage:identityproviders"],
             Action::DeleteOrganization | Action::ManageConnectedApps => &[],
         }
     }

@@ -7,3 +7,4 @@ pub mod sessions;
 pub mod throttle;
 pub mod token;
 pub mod token_writer;
+pub mod totp;

@@ -39,6 +39,9 @@ pub struct SignInPage {
     pub error: Option<String>,
     /// Origin of the app's redirect URI, for the page's CSP `form-action`.
     pub redirect_origin: String,
+    /// Identity providers of the app's organization tree: one "sign in with"
+    /// button each (issue 6 §4).
+    pub providers: Vec<crate::federation::ProviderLink>,
 }
 
 /// One requested scope in plain words.

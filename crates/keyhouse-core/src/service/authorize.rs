@@ -32,13 +32,15 @@ enum Stage {
 impl Keyhouse {
     /// Signs a person in for the authorization pages: the same password check,
     /// throttle and Argon2id work as `POST /accounts/login`; a fresh session
-    /// value every time (no fixation, SE-04).
+    /// value every time (no fixation, SE-04). For a user with MFA (or whose
+    /// organization requires it) the right password opens only a pending
+    /// sign-in, which is not a session (see [`super::mfa`]).
     pub async fn browser_sign_in(
         &self,
         username: &str,
         password: &str,
         source: Option<IpAddr>,
-    ) -> CoreResult<NewBrowserSession> {
+    ) -> CoreResult<super::mfa::BrowserSignIn> {
         let now = self.clock.now();
         let user = match self.check_password(username, password, source).await {
             Ok(user) => user,
@@ -53,6 +55,9 @@ impl Keyhouse {
                 return Err(err);
             }
         };
+        if let Some(purpose) = self.mfa_step(&user).await? {
+            return self.open_mfa_challenge(&user, purpose).await;
+        }
         let minutes = self.session_minutes(&user).await?;
         let token = mint();
         let session = BrowserSession {
@@ -71,13 +76,14 @@ impl Keyhouse {
         self.store.insert_audit_events(&[event]).await?;
         self.store.record_login(user.id, now).await?;
         self.directory.forget_user(user.id);
-        Ok(NewBrowserSession {
+        Ok(super::mfa::BrowserSignIn::Session(NewBrowserSession {
             cookie: token.secret,
             max_age_secs: minutes * 60,
-        })
+        }))
     }
 
-    /// The live session behind a cookie value and its (enabled) user.
+    /// The live session behind a cookie value and its (enabled) user. A
+    /// pending MFA sign-in is not a session: it is never found here.
     pub async fn browser_user(&self, cookie: &str) -> CoreResult<Option<(BrowserSession, User)>> {
         if cookie.is_empty() || cookie.len() > TOKEN_MAX_LEN {
             return Ok(None);
@@ -199,6 +205,7 @@ impl Keyhouse {
                 login_hint: None,
                 error: Some(error.to_owned()),
                 redirect_origin: origin_of(&target.redirect_uri),
+                providers: self.sign_in_providers(target.app.app.org_id).await?,
             }),
         })
     }
@@ -251,6 +258,9 @@ impl Keyhouse {
                 login_hint: request.login_hint.clone(),
                 error: None,
                 redirect_origin: origin_of(&request.target.redirect_uri),
+                providers: self
+                    .sign_in_providers(request.target.app.app.org_id)
+                    .await?,
             })));
         };
         let app_root = self

@@ -37,7 +37,9 @@ pub struct IssuedToken {
 impl Keyhouse {
     /// `POST /accounts/login`. Unknown user, wrong password and disabled user all
     /// give [`CoreError::InvalidCredentials`] after the same Argon2id work;
-    /// failures are throttled per username and per source address.
+    /// failures are throttled per username and per source address. A user
+    /// with MFA is refused after the password check (Anypoint: the login API
+    /// cannot ask for a code) with [`super::MFA_LOGIN_REFUSAL`].
     pub async fn login(
         &self,
         username: &str,
@@ -45,6 +47,12 @@ impl Keyhouse {
         source: Option<IpAddr>,
     ) -> CoreResult<IssuedToken> {
         let user = self.check_password(username, password, source).await?;
+        if !self
+            .password_only_allowed(&user, "api_login", source)
+            .await?
+        {
+            return Err(CoreError::Forbidden(super::MFA_LOGIN_REFUSAL.to_owned()));
+        }
         let now = self.clock.now();
         let lifetime = self.session_minutes(&user).await?;
         let token = mint();

@@ -8,7 +8,9 @@ mod bootstrap;
 mod consents;
 mod directory;
 mod environments;
+mod federation;
 mod login;
+mod mfa;
 mod oidc;
 mod organizations;
 mod views;
@@ -21,7 +23,11 @@ pub use authorize::NewBrowserSession;
 pub use bootstrap::{AdminCredentials, BootstrapOutcome, NewRootOrganization, NewUser};
 pub use consents::AuthorizedApp;
 pub use environments::{EnvUpdate, NewEnvironment};
+pub use federation::{FederatedSignIn, FederationCallback, FederationStart, LoginDomainPage};
 pub use login::{IssuedToken, Principal};
+pub use mfa::{
+    BrowserSignIn, Enrolled, Enrollment, MfaVisitor, MFA_GRANT_REFUSAL, MFA_LOGIN_REFUSAL,
+};
 pub use organizations::{NewBusinessGroup, OrgUpdate};
 pub use views::{AppSummary, HierarchyNode, MeView, OrgDetails, OrgSummary};
 
@@ -167,7 +173,8 @@ impl Keyhouse {
         self.sessions.purge_expired(now);
         let tokens = self.store.purge_expired_tokens(now).await?;
         let grants = self.store.purge_expired_grants(now).await?;
-        Ok(tokens + grants)
+        let mfa = self.store.purge_expired_mfa_challenges(now).await?;
+        Ok(tokens + grants + mfa)
     }
 
     /// The settings the service runs with.

@@ -73,17 +73,19 @@ impl Keyhouse {
             .get(home)
             .cloned()
             .ok_or_else(|| CoreError::Internal("caller's organization missing".to_owned()))?;
+        let organization = self.details(&tree, organization).await?;
         let member_of = actor
             .visible_orgs(&tree)
             .into_iter()
-            .map(|o| OrgSummary::from_tree(&tree, o))
+            .map(|o| OrgSummary::from_tree(&tree, o, organization.mfa_required))
             .collect();
-        let organization = self.details(&tree, organization).await?;
+        let mfa_configured = self.mfa_configured(user.id).await?;
         Ok(MeView {
             user,
             organization,
             member_of,
             client,
+            mfa_configured,
         })
     }
 
@@ -206,7 +208,8 @@ impl Keyhouse {
             .authorize(principal, id, Action::ViewOrganization)
             .await?;
         let visible: Vec<OrgId> = actor.visible_orgs(&tree).iter().map(|o| o.id).collect();
-        Ok(build_node(&visible, &tree, &org))
+        let mfa_required = self.tree_requires_mfa(org.root_id).await?;
+        Ok(build_node(&visible, &tree, &org, mfa_required))
     }
 
     /// Loads the caller, the tree of `org`, and checks `action` on it.
@@ -238,7 +241,9 @@ impl Keyhouse {
     async fn details(&self, tree: &OrgTree, org: Organization) -> CoreResult<OrgDetails> {
         let environments = self.load_environments(org.id).await?.as_ref().clone();
         let owner = self.load_user(org.owner_id).await?;
+        let mfa_required = self.tree_requires_mfa(org.root_id).await?;
         Ok(OrgDetails {
+            mfa_required,
             parent_ids: tree.ancestors(org.id),
             sub_ids: tree.children(org.id).to_vec(),
             org,
@@ -248,16 +253,21 @@ impl Keyhouse {
     }
 }
 
-fn build_node(visible: &[OrgId], tree: &OrgTree, org: &Organization) -> HierarchyNode {
+fn build_node(
+    visible: &[OrgId],
+    tree: &OrgTree,
+    org: &Organization,
+    mfa_required: bool,
+) -> HierarchyNode {
     let children = tree
         .children(org.id)
         .iter()
         .filter(|id| visible.contains(id))
         .filter_map(|id| tree.get(*id))
-        .map(|child| build_node(visible, tree, child))
+        .map(|child| build_node(visible, tree, child, mfa_required))
         .collect();
     HierarchyNode {
-        summary: OrgSummary::from_tree(tree, org),
+        summary: OrgSummary::from_tree(tree, org, mfa_required),
         children,
     }
 }

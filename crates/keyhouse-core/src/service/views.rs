@@ -11,6 +11,9 @@ pub struct OrgDetails {
     pub owner: Option<User>,
     pub parent_ids: Vec<OrgId>,
     pub sub_ids: Vec<OrgId>,
+    /// Whether the tree's users must use MFA (the policy of its root), for
+    /// Anypoint's `mfaRequired`.
+    pub mfa_required: bool,
 }
 
 /// The org summary used in `memberOfOrganizations` and the hierarchy.
@@ -20,12 +23,16 @@ pub struct OrgSummary {
     pub parent_name: Option<String>,
     pub parent_ids: Vec<OrgId>,
     pub sub_ids: Vec<OrgId>,
+    /// Whether the tree's users must use MFA (the policy of its root).
+    pub mfa_required: bool,
 }
 
 impl OrgSummary {
-    /// Summarises `org` using the tree for its relatives.
-    pub fn from_tree(tree: &OrgTree, org: &Organization) -> Self {
+    /// Summarises `org` using the tree for its relatives; `mfa_required` is
+    /// the policy of the tree's root.
+    pub fn from_tree(tree: &OrgTree, org: &Organization, mfa_required: bool) -> Self {
         Self {
+            mfa_required,
             org: org.clone(),
             parent_name: org
                 .parent_id
@@ -53,6 +60,8 @@ pub struct MeView {
     pub organization: OrgDetails,
     pub member_of: Vec<OrgSummary>,
     pub client: Option<AppSummary>,
+    /// Whether the user has finished MFA enrollment (`mfaVerifiersConfigured`).
+    pub mfa_configured: bool,
 }
 
 /// A node of `GET /organizations/{id}/hierarchy`.

@@ -5,8 +5,10 @@ mod authorizations;
 mod connected_apps;
 mod environments;
 mod health;
+mod identity_providers;
 mod login;
 mod me;
+mod mfa;
 mod organizations;
 mod scope_catalogue;
 
@@ -96,6 +98,23 @@ pub fn routes() -> Router<AppState> {
             post(crate::pages::authorizations::sign_out),
         )
         .route(
+            crate::pages::mfa::VERIFY_PATH,
+            get(crate::pages::mfa::verify_page).post(crate::pages::mfa::verify),
+        )
+        .route(
+            crate::pages::mfa::ENROLL_PATH,
+            get(crate::pages::mfa::enroll_page).post(crate::pages::mfa::enroll),
+        )
+        .route("/accounts/mfa/disable", post(crate::pages::mfa::disable))
+        .route(
+            "/accounts/api/organizations/{org_id}/mfa",
+            get(mfa::policy).put(mfa::set_policy),
+        )
+        .route(
+            "/accounts/api/organizations/{org_id}/users/{user_id}/mfa",
+            delete(mfa::reset_user),
+        )
+        .route(
             "/accounts/api/v2/oauth2/userinfo",
             get(crate::oauth::userinfo_get).post(crate::oauth::userinfo_post),
         )
@@ -107,6 +126,28 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/accounts/api/v2/oauth2/.well-known/openid-configuration",
             get(crate::oauth::discovery),
+        )
+        .route(
+            "/accounts/api/organizations/{org_id}/identityProviders",
+            get(identity_providers::list).post(identity_providers::create),
+        )
+        .route(
+            "/accounts/api/organizations/{org_id}/identityProviders/{provider_id}",
+            get(identity_providers::get)
+                .patch(identity_providers::patch)
+                .delete(identity_providers::delete),
+        )
+        .route(
+            "/accounts/login/oidc/{provider_id}/start",
+            get(crate::federation::start),
+        )
+        .route(
+            keyhouse_core::federation::CALLBACK_PATH,
+            get(crate::federation::callback),
+        )
+        .route(
+            "/accounts/login/{org_domain}",
+            get(crate::federation::login_domain),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -34,6 +34,14 @@ pub struct UpdateBody {
     entitlements: Option<Value>,
     properties: Option<Value>,
     parent_organization_id: Option<String>,
+    /// Login domain (`/accounts/login/{domain}`); `null` or `""` clears it.
+    #[serde(default, deserialize_with = "present")]
+    domain: Option<Value>,
+}
+
+/// Keeps an explicit `null` (`Some(Value::Null)`) apart from an absent field (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 fn optional_user(raw: Option<String>) -> Result<Option<UserId>, ApiError> {
@@ -92,6 +100,24 @@ pub async fn update(
                 "id in the body does not match the path",
             ));
         }
+    }
+    // The login domain is written first, by its own operation: the other
+    // fields go through the organization update below, which leaves it alone.
+    match body.domain {
+        None => {}
+        Some(Value::Null) => {
+            state
+                .keyhouse
+                .set_login_domain(&principal, org_id, None)
+                .await?
+        }
+        Some(Value::String(domain)) => {
+            state
+                .keyhouse
+                .set_login_domain(&principal, org_id, Some(&domain))
+                .await?
+        }
+        Some(_) => return Err(ApiError::bad_request("domain must be a string or null")),
     }
     let update = OrgUpdate {
         name: body.name,

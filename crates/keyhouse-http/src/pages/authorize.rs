@@ -7,7 +7,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
+use keyhouse_core::federation::ProviderLink;
 use keyhouse_core::oauth::authorize::{after_sign_in, AuthorizeOutcome};
+use keyhouse_core::service::BrowserSignIn;
 use keyhouse_core::CoreError;
 use serde::Deserialize;
 
@@ -71,6 +73,28 @@ pub(crate) struct SignInView<'a> {
     pub request: &'a str,
     pub login_hint: Option<&'a str>,
     pub form_origin: Option<&'a str>,
+    /// The organization of a login-domain page (`/accounts/login/{domain}`).
+    pub org_name: Option<&'a str>,
+    /// Identity providers offered next to the password form (one link each,
+    /// starting a federated sign-in that resumes `request`).
+    pub providers: &'a [ProviderLink],
+}
+
+/// The link that starts a federated sign-in through `provider` and then
+/// resumes `request` (the encoded authorization request; empty for none).
+fn idp_link(provider: &ProviderLink, request: &str) -> templates::IdpLink {
+    let start = keyhouse_core::federation::start_path(provider.id);
+    let href = if request.is_empty() {
+        start
+    } else {
+        let query = serde_urlencoded::to_string([("request", request)]).unwrap_or_default();
+        format!("{start}?{query}")
+    };
+    templates::IdpLink {
+        id: provider.id.to_string(),
+        name: provider.name.clone(),
+        href,
+    }
 }
 
 /// A sign-in page, setting the pre-login CSRF cookie when the browser has none.
@@ -83,13 +107,19 @@ pub(crate) fn sign_in_page(
     let cookies = Cookies::for_issuer(&state.keyhouse.settings().issuer);
     let existing = cookie_value(headers, cookies.csrf_name());
     let csrf = existing.clone().unwrap_or_else(random_value);
-    let body = templates::sign_in(
-        view.app_name,
-        view.error,
-        &csrf,
-        view.request,
-        view.login_hint,
-    );
+    let links: Vec<templates::IdpLink> = view
+        .providers
+        .iter()
+        .map(|p| idp_link(p, view.request))
+        .collect();
+    let content = templates::SignInContent {
+        app_name: view.app_name,
+        org_name: view.org_name,
+        error: view.error,
+        login_hint: view.login_hint,
+        providers: &links,
+    };
+    let body = templates::sign_in(&content, &csrf, view.request);
     let mut response = page(status, body, view.form_origin);
     if existing.is_none() {
         if let Some(value) = cookies.set(cookies.csrf_name(), &csrf, 3600) {
@@ -127,6 +157,8 @@ fn respond(
                 request,
                 login_hint: p.login_hint.as_deref(),
                 form_origin: Some(&p.redirect_origin),
+                providers: &p.providers,
+                ..SignInView::default()
             },
         ),
         AuthorizeOutcome::Consent(p) => {
@@ -227,7 +259,7 @@ pub async fn sign_in(
         .browser_sign_in(&form.username, &form.password, source.0)
         .await
     {
-        Ok(session) => {
+        Ok(BrowserSignIn::Session(session)) => {
             let next = if pairs.is_empty() {
                 HOME_PATH.to_owned()
             } else {
@@ -243,6 +275,8 @@ pub async fn sign_in(
             }
             response
         }
+        // The password was right but a second factor is next (MFA).
+        Ok(pending) => super::mfa::pending_sign_in(cookies, pending, &form.request),
         Err(err) => {
             let (status, message) = match err {
                 CoreError::InvalidCredentials => (
@@ -287,6 +321,8 @@ async fn retry_sign_in(
                 request,
                 login_hint: None,
                 form_origin: Some(&p.redirect_origin),
+                providers: &p.providers,
+                ..SignInView::default()
             },
         ),
         Ok(other) => respond(state, headers, request, other),

@@ -4,6 +4,7 @@
 
 pub mod authorizations;
 pub mod authorize;
+pub mod mfa;
 mod templates;
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

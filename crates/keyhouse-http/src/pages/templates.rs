@@ -7,10 +7,24 @@ use keyhouse_core::oauth::authorize::ConsentPage;
 #[template(path = "sign_in.html")]
 struct SignIn<'a> {
     app_name: Option<&'a str>,
+    org_name: Option<&'a str>,
     error: Option<&'a str>,
     csrf: &'a str,
     request: &'a str,
     login_hint: &'a str,
+    providers: &'a [IdpLink],
+}
+
+/// One "sign in with" button of the sign-in page: an identity provider and
+/// the start of a federated sign-in through it (a plain link: following it
+/// is a navigation, which the pages' CSP `form-action` does not restrict).
+pub(crate) struct IdpLink {
+    /// The provider id (`data-provider-id`).
+    pub id: String,
+    /// The provider's name, on the button.
+    pub name: String,
+    /// The start of the federated sign-in.
+    pub href: String,
 }
 
 #[derive(Template)]
@@ -55,20 +69,30 @@ fn render(template: &impl Template) -> String {
     })
 }
 
+/// What the sign-in page shows around its form.
+pub(crate) struct SignInContent<'a> {
+    /// The app asking for access, when there is an authorization request.
+    pub app_name: Option<&'a str>,
+    /// The organization of a login-domain page (`/accounts/login/{domain}`).
+    pub org_name: Option<&'a str>,
+    /// The error line after a failed attempt.
+    pub error: Option<&'a str>,
+    /// Pre-filled username (`login_hint`).
+    pub login_hint: Option<&'a str>,
+    /// The "sign in with" buttons.
+    pub providers: &'a [IdpLink],
+}
+
 /// The sign-in page.
-pub(crate) fn sign_in(
-    app_name: Option<&str>,
-    error: Option<&str>,
-    csrf: &str,
-    request: &str,
-    login_hint: Option<&str>,
-) -> String {
+pub(crate) fn sign_in(content: &SignInContent<'_>, csrf: &str, request: &str) -> String {
     render(&SignIn {
-        app_name,
-        error,
+        app_name: content.app_name,
+        org_name: content.org_name,
+        error: content.error,
         csrf,
         request,
-        login_hint: login_hint.unwrap_or_default(),
+        login_hint: content.login_hint.unwrap_or_default(),
+        providers: content.providers,
     })
 }
 

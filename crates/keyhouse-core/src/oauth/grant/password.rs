@@ -36,6 +36,15 @@ impl Keyhouse {
             }
             Err(other) => return Err(other.into()),
         };
+        // The grant cannot ask for a second factor (Anypoint refuses it too).
+        if !self
+            .password_only_allowed(&user, "password_grant", source)
+            .await?
+        {
+            return Err(OAuthError::InvalidGrant(
+                crate::service::MFA_GRANT_REFUSAL.to_owned(),
+            ));
+        }
         let user = self.grant_user(app, Some(user), false).await?;
         self.remember_grant(app, &user, &scopes, GrantType::Password, source)
             .await?;

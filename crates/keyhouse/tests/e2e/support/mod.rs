@@ -5,8 +5,10 @@
 pub mod apps;
 pub mod browser;
 pub mod callback;
+pub mod federation;
 pub mod grants;
 pub mod http;
+pub mod mfa;
 pub mod pages;
 pub mod postgres;
 pub mod user_apps;
