@@ -191,11 +191,17 @@ impl Keyhouse {
 
     /// Whether the user has finished enrolling (Anypoint's `mfaVerifiersConfigured`).
     pub async fn mfa_configured(&self, user: UserId) -> CoreResult<bool> {
-        Ok(self
+        if let Some(hit) = self.mfa_cache.configured(user) {
+            return Ok(hit);
+        }
+        let epoch = self.mfa_cache.epoch();
+        let configured = self
             .store
             .find_mfa_factor(user)
             .await?
-            .is_some_and(|f| f.is_confirmed()))
+            .is_some_and(|f| f.is_confirmed());
+        self.mfa_cache.keep_configured(epoch, user, configured);
+        Ok(configured)
     }
 
     /// The enrollment page for `user`: MFA's state, or a secret to set up
@@ -288,6 +294,7 @@ impl Keyhouse {
             .store
             .confirm_mfa_factor(user.id, &factor.secret, step, now, &hashes, &[event])
             .await?;
+        self.mfa_cache.forget_user(user.id);
         if !confirmed {
             return Err(self
                 .mfa_failed(&user, "enroll", "setup restarted meanwhile", source)
@@ -444,6 +451,7 @@ impl Keyhouse {
             .store
             .delete_mfa_factor(user.id, Some(&proof), now, &events)
             .await?;
+        self.mfa_cache.forget_user(user.id);
         if !deleted {
             return Err(self
                 .mfa_failed(user, "disable", refusal_reason(&proof), source)
@@ -492,6 +500,7 @@ impl Keyhouse {
         self.store
             .delete_mfa_factor(user.id, None, now, &[event])
             .await?;
+        self.mfa_cache.forget_user(user.id);
         self.directory.forget_user(user.id);
         Ok(())
     }
@@ -538,6 +547,7 @@ impl Keyhouse {
             None => event,
         };
         self.store.set_mfa_required(org, required, &[event]).await?;
+        self.mfa_cache.forget_org(org);
         Ok(required)
     }
 
@@ -563,7 +573,13 @@ impl Keyhouse {
 
     /// Whether the organization's tree requires MFA (for the org objects).
     pub(crate) async fn tree_requires_mfa(&self, root: OrgId) -> CoreResult<bool> {
-        Ok(self.store.find_mfa_required(root).await?)
+        if let Some(hit) = self.mfa_cache.required(root) {
+            return Ok(hit);
+        }
+        let epoch = self.mfa_cache.epoch();
+        let required = self.store.find_mfa_required(root).await?;
+        self.mfa_cache.keep_required(epoch, root, required);
+        Ok(required)
     }
 
     /// Judges a typed code: a recovery code (by its shape; whether it is

@@ -11,6 +11,7 @@ mod environments;
 mod federation;
 mod login;
 mod mfa;
+mod mfa_cache;
 mod oidc;
 mod organizations;
 mod views;
@@ -110,6 +111,8 @@ pub struct Keyhouse {
     pub(crate) settings: CoreSettings,
     /// ID-token signing keys, replaced as a whole on rotation.
     pub(crate) keys: std::sync::RwLock<Arc<KeyRing>>,
+    /// MFA policy and enrollment facts shown by `/me` (single node only).
+    pub(crate) mfa_cache: mfa_cache::MfaCache,
 }
 
 impl Keyhouse {
@@ -141,6 +144,7 @@ impl Keyhouse {
         Ok(Self {
             keys: std::sync::RwLock::new(Arc::new(keys)),
             directory: Directory::new(!store.is_shared()),
+            mfa_cache: mfa_cache::MfaCache::new(!store.is_shared()),
             passwords,
             token_writer: TokenWriter::spawn(store.clone()),
             store,
