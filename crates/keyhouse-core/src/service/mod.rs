@@ -12,6 +12,7 @@ mod federation;
 mod login;
 mod mfa;
 mod mfa_cache;
+mod mfa_policy;
 mod oidc;
 mod organizations;
 mod views;
