@@ -18,7 +18,7 @@ const INSERT_CHUNK: usize = 256;
 pub(crate) const TOKEN_COLUMNS: &str =
     "token_hash, user_id, client_id, org_id, created_at, expires_at, scope";
 
-/// Live tokens per query when loading them all at start (`list_live_tokens`).
+/// Live tokens per query when loading them all at start (`for_each_live_token`).
 const LIVE_PAGE: i64 = 4096;
 
 /// One page of live tokens after rowid `$1`: the page's last rowid, and its
@@ -171,23 +171,31 @@ impl TokenStore for SqliteStore {
     }
 
     async fn list_live_tokens(&self, now: Timestamp) -> StoreResult<Vec<AccessTokenRecord>> {
+        let mut tokens = Vec::new();
+        self.for_each_live_token(now, &mut |token| tokens.push(token))
+            .await?;
+        Ok(tokens)
+    }
+
+    async fn for_each_live_token(
+        &self,
+        now: Timestamp,
+        each: &mut (dyn FnMut(AccessTokenRecord) + Send),
+    ) -> StoreResult<()> {
         // Pages (see LIVE_PAGE_SQL) in one read transaction: one snapshot.
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let mut tokens = Vec::new();
         let (mut last, mut page) = live_page(&mut tx, i64::MIN, now).await?;
         while let Some(after) = last {
             // SQLite renders the next page on sqlx's thread while this task
             // decodes the current one (`biased`: the query is sent first).
-            // Decoding here rather than on a blocking thread keeps the freed
-            // client id strings in one allocator arena (less RSS kept).
             let (next, decoded) = tokio::join!(biased; live_page(&mut tx, after, now), async {
                 live_tokens(&page)
             });
-            tokens.extend(decoded?);
+            decoded?.into_iter().for_each(&mut *each);
             (last, page) = next?;
         }
         tx.rollback().await.map_err(map_err)?;
-        Ok(tokens)
+        Ok(())
     }
 
     async fn purge_expired_tokens(&self, now: Timestamp) -> StoreResult<u64> {

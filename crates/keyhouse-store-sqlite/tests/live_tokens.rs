@@ -1,4 +1,4 @@
-//! `list_live_tokens` reads pages that SQLite renders as JSON (issue 4: start-up
+//! `list_live_tokens` and `for_each_live_token` read pages that SQLite renders as JSON (issue 4: start-up
 //! with a million live tokens): every field must come back exactly, across
 //! page boundaries, whatever a scope string holds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -104,6 +104,13 @@ async fn live_tokens_come_back_exactly_across_pages() {
     listed.sort_by_key(|t| t.hash.0);
     assert_eq!(listed.len(), expected.len());
     assert_eq!(listed, expected);
+    let mut streamed = Vec::new();
+    store
+        .for_each_live_token(now, &mut |t| streamed.push(t))
+        .await
+        .unwrap();
+    streamed.sort_by_key(|t| t.hash.0);
+    assert_eq!(streamed, expected);
     assert!(store
         .list_live_tokens(Timestamp(i64::MAX))
         .await

@@ -137,9 +137,9 @@ impl Keyhouse {
             ));
         }
         let now = clock.now();
-        for record in store.list_live_tokens(now).await? {
-            sessions.insert(record);
-        }
+        store
+            .for_each_live_token(now, &mut |record| sessions.insert(record))
+            .await?;
         tracing::info!(live_tokens = sessions.len(), "session table loaded");
         let keys = oidc::load_or_create_keys(store.as_ref(), now).await?;
         Ok(Self {
