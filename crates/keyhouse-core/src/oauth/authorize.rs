@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::access::{Audience, GrantType, User};
 use crate::ids::truncate;
 use crate::oauth::pkce;
-use crate::oauth::scope::lookup;
+use crate::oauth::scope::{lookup, requested_subset};
 use crate::service::CachedApp;
 use crate::time_fmt::Timestamp;
 
@@ -227,22 +227,13 @@ pub(crate) fn check_request(
     let registered = &target.app.app.scopes;
     let scopes: Vec<String> = match params.get("scope") {
         None => registered.clone(),
-        Some(raw) => {
-            let mut out: Vec<String> = Vec::new();
-            for s in raw.split(' ').filter(|s| !s.is_empty()) {
-                if !registered.iter().any(|r| r == s) {
-                    return fail(
-                        target,
-                        "invalid_scope",
-                        format!("The app may not ask for the scope '{}'", truncate(s)),
-                    );
-                }
-                if !out.iter().any(|o| o == s) {
-                    out.push(s.to_owned());
-                }
+        Some(raw) => match requested_subset(raw, |s| registered.iter().any(|r| r == s)) {
+            Ok(out) => out,
+            Err(s) => {
+                let msg = format!("The app may not ask for the scope '{}'", truncate(s));
+                return fail(target, "invalid_scope", msg);
             }
-            out
-        }
+        },
     };
     if scopes.is_empty() {
         return fail(target, "invalid_scope", "No scope was requested".to_owned());

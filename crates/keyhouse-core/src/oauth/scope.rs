@@ -125,6 +125,21 @@ pub static CATALOGUE: &[ScopeInfo] = scopes![
     ("edit:monitoring", "Monitoring Editor", OrgEnv),
 ];
 
+/// The scopes a request names (space-separated, RFC 6749 §3.3), in order and
+/// without repeats, when `allowed` admits each; `Err` names the first it does
+/// not. One rule for the authorization request, the user grants and refresh.
+pub fn requested_subset(raw: &str, allowed: impl Fn(&str) -> bool) -> Result<Vec<String>, &str> {
+    let mut out: Vec<String> = Vec::new();
+    for wanted in raw.split(' ').filter(|s| !s.is_empty()) {
+        if !allowed(wanted) {
+            return Err(wanted);
+        }
+        if !out.iter().any(|o| o == wanted) {
+            out.push(wanted.to_owned());
+        }
+    }
+    Ok(out)
+}
 /// The catalogue entry for `name`, if Keyhouse knows the scope.
 pub fn lookup(name: &str) -> Option<&'static ScopeInfo> {
     CATALOGUE.iter().find(|s| s.name == name)

@@ -49,21 +49,13 @@ impl Keyhouse {
         let granted: Vec<&str> = found.scope.split(' ').filter(|s| !s.is_empty()).collect();
         let scopes: Vec<String> = match request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
             None => granted.iter().map(|s| (*s).to_owned()).collect(),
-            Some(raw) => {
-                let mut out: Vec<String> = Vec::new();
-                for wanted in raw.split(' ').filter(|s| !s.is_empty()) {
-                    if !granted.contains(&wanted) {
-                        return Err(OAuthError::InvalidScope(format!(
-                            "The scope '{}' was not granted",
-                            crate::ids::truncate(wanted)
-                        )));
-                    }
-                    if !out.iter().any(|o| o == wanted) {
-                        out.push(wanted.to_owned());
-                    }
-                }
-                out
-            }
+            Some(raw) => crate::oauth::scope::requested_subset(raw, |s| granted.contains(&s))
+                .map_err(|wanted| {
+                    OAuthError::InvalidScope(format!(
+                        "The scope '{}' was not granted",
+                        crate::ids::truncate(wanted)
+                    ))
+                })?,
         };
         let record = match self.store.rotate_refresh_token(&hash, now).await? {
             RefreshRotation::Unknown => return Err(invalid("The refresh token is not valid")),

@@ -123,19 +123,13 @@ impl Keyhouse {
         let Some(raw) = scope.filter(|s| !s.trim().is_empty()) else {
             return Ok(app.app.scopes.clone());
         };
-        let mut out: Vec<String> = Vec::new();
-        for wanted in raw.split(' ').filter(|s| !s.is_empty()) {
-            if !app.app.scopes.iter().any(|s| s == wanted) {
-                return Err(OAuthError::InvalidScope(format!(
+        crate::oauth::scope::requested_subset(raw, |s| app.app.scopes.iter().any(|r| r == s))
+            .map_err(|wanted| {
+                OAuthError::InvalidScope(format!(
                     "The app may not ask for the scope '{}'",
                     crate::ids::truncate(wanted)
-                )));
-            }
-            if !out.iter().any(|o| o == wanted) {
-                out.push(wanted.to_owned());
-            }
-        }
-        Ok(out)
+                ))
+            })
     }
 
     /// The user a grant speaks for, if still enabled and allowed to use the app
