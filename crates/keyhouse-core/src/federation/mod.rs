@@ -11,6 +11,7 @@
 //! added as another [`provider::Protocol`] without a schema change.
 
 pub mod provider;
+pub mod saml;
 pub mod state;
 pub mod upstream;
 
