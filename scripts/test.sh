@@ -8,7 +8,7 @@
 #
 # Steps:
 #   1. install what is missing: PostgreSQL, Node.js + npm, anypoint-cli-v4,
-#      Chromium + chromedriver (apt-get needs root, or sudo);
+#      Chromium + chromedriver, xmlsec1 (apt-get needs root, or sudo);
 #   2. cargo fmt --check and cargo clippy -D warnings;
 #   3. start a throwaway PostgreSQL server (scripts/lib/postgres.sh), unless
 #      KEYHOUSE_TEST_DATABASE_URL already names one;
@@ -37,6 +37,8 @@ source scripts/lib/postgres.sh
 source scripts/lib/anypoint-cli.sh
 # shellcheck source=scripts/lib/chromium.sh
 source scripts/lib/chromium.sh
+# shellcheck source=scripts/lib/xmlsec1.sh
+source scripts/lib/xmlsec1.sh
 
 # Arguments for `cargo test`, e.g. `-- some_filter`.
 cargo_test_args=("$@")
@@ -78,10 +80,11 @@ print_totals() {
 }
 
 # ---------------------------------------------------------------------------
-step "1/5 Installing prerequisites (PostgreSQL, Node.js, anypoint-cli-v4@$KEYHOUSE_CLI_VERSION, Chromium)"
+step "1/5 Installing prerequisites (PostgreSQL, Node.js, anypoint-cli-v4@$KEYHOUSE_CLI_VERSION, Chromium, xmlsec1)"
 keyhouse_pg_install
 keyhouse_cli_install      # exports KEYHOUSE_ANYPOINT_CLI
 keyhouse_chromium_install # exports KEYHOUSE_CHROMIUM, KEYHOUSE_CHROMEDRIVER
+keyhouse_xmlsec1_install  # exports KEYHOUSE_XMLSEC1 (the SAML tests' signer)
 command -v cargo >/dev/null || {
     echo "cargo not found: install the Rust toolchain (with rustfmt and clippy)" >&2
     exit 1

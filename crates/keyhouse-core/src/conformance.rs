@@ -189,13 +189,13 @@ pub async fn business_group_lifecycle(store: Arc<dyn Store>) {
     changed.session_timeout_minutes = 30;
     changed.entitlements = serde_json::json!({"createSubOrgs": false});
     changed.updated_at = Timestamp(3_000);
-    store.update_organization(&changed).await.unwrap();
+    store.update_organization(&changed, &[]).await.unwrap();
     assert_eq!(store.find_organization(bg.id).await.unwrap(), Some(changed));
-    store.delete_organization(bg.id).await.unwrap();
+    store.delete_organization(bg.id, &[]).await.unwrap();
     assert!(store.find_organization(bg.id).await.unwrap().is_none());
     assert!(store.find_environment(bg_env.id).await.unwrap().is_none());
     assert!(matches!(
-        store.delete_organization(bg.id).await,
+        store.delete_organization(bg.id, &[]).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -204,10 +204,10 @@ pub async fn business_group_lifecycle(store: Arc<dyn Store>) {
 pub async fn environment_lifecycle(store: Arc<dyn Store>) {
     let (root, _) = seeded_root(&store).await;
     let qa = env(root.id, "QA", EnvType::Sandbox, 5_000);
-    store.insert_environment(&qa).await.unwrap();
+    store.insert_environment(&qa, &[]).await.unwrap();
     let dup = env(root.id, "QA", EnvType::Design, 5_001);
     assert!(matches!(
-        store.insert_environment(&dup).await,
+        store.insert_environment(&dup, &[]).await,
         Err(StoreError::Conflict(_))
     ));
     let page = store.list_environments(root.id, 1, 1).await.unwrap();
@@ -217,12 +217,12 @@ pub async fn environment_lifecycle(store: Arc<dyn Store>) {
     let mut renamed = qa.clone();
     renamed.name = "QA2".to_owned();
     renamed.updated_at = Timestamp(6_000);
-    store.update_environment(&renamed).await.unwrap();
+    store.update_environment(&renamed, &[]).await.unwrap();
     assert_eq!(store.find_environment(qa.id).await.unwrap(), Some(renamed));
-    store.delete_environment(qa.id).await.unwrap();
+    store.delete_environment(qa.id, &[]).await.unwrap();
     assert!(store.find_environment(qa.id).await.unwrap().is_none());
     assert!(matches!(
-        store.delete_environment(qa.id).await,
+        store.delete_environment(qa.id, &[]).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -322,7 +322,7 @@ pub async fn app_lifecycle(store: Arc<dyn Store>) {
         },
     ];
     let mut ci = app(&root, &owner, "CI Pipeline", 10);
-    store.insert_app(&ci, &scopes).await.unwrap();
+    store.insert_app(&ci, &scopes, &[]).await.unwrap();
     assert_eq!(
         store.find_app(&ci.client_id).await.unwrap(),
         Some(ci.clone())
@@ -330,7 +330,7 @@ pub async fn app_lifecycle(store: Arc<dyn Store>) {
     assert_eq!(store.list_app_scopes(&ci.client_id).await.unwrap(), scopes);
     let twin = app(&root, &owner, "ci pipeline", 11);
     assert!(matches!(
-        store.insert_app(&twin, &[]).await,
+        store.insert_app(&twin, &[], &[]).await,
         Err(StoreError::Conflict(_))
     ));
     assert!(store.find_app(&twin.client_id).await.unwrap().is_none());
@@ -342,7 +342,7 @@ pub async fn app_lifecycle(store: Arc<dyn Store>) {
     web.audience = Audience::Everyone;
     web.client_uri = Some("https://portal.example.com".to_owned());
     web.policy_uri = Some("https://portal.example.com/privacy".to_owned());
-    store.insert_app(&web, &[]).await.unwrap();
+    store.insert_app(&web, &[], &[]).await.unwrap();
     assert_eq!(
         store.find_app(&web.client_id).await.unwrap(),
         Some(web.clone())
@@ -377,7 +377,7 @@ pub async fn app_lifecycle(store: Arc<dyn Store>) {
     ci.secret_updated_at = Timestamp(99);
     ci.updated_at = Timestamp(99);
     ci.grant_types = vec![GrantType::ClientCredentials];
-    store.update_app(&ci).await.unwrap();
+    store.update_app(&ci, &[]).await.unwrap();
     assert_eq!(
         store.find_app(&ci.client_id).await.unwrap(),
         Some(ci.clone())
@@ -385,7 +385,7 @@ pub async fn app_lifecycle(store: Arc<dyn Store>) {
     let mut clash = web.clone();
     clash.name = "ci pipeline V2".to_owned();
     assert!(matches!(
-        store.update_app(&clash).await,
+        store.update_app(&clash, &[]).await,
         Err(StoreError::Conflict(_))
     ));
 
@@ -395,30 +395,33 @@ pub async fn app_lifecycle(store: Arc<dyn Store>) {
         env: Some(env_id),
     }];
     store
-        .replace_app_scopes(&ci.client_id, &replaced)
+        .replace_app_scopes(&ci.client_id, &replaced, &[])
         .await
         .unwrap();
     assert_eq!(
         store.list_app_scopes(&ci.client_id).await.unwrap(),
         replaced
     );
-    store.replace_app_scopes(&ci.client_id, &[]).await.unwrap();
+    store
+        .replace_app_scopes(&ci.client_id, &[], &[])
+        .await
+        .unwrap();
     assert!(store
         .list_app_scopes(&ci.client_id)
         .await
         .unwrap()
         .is_empty());
 
-    store.delete_app(&web.client_id).await.unwrap();
+    store.delete_app(&web.client_id, &[]).await.unwrap();
     assert!(store.find_app(&web.client_id).await.unwrap().is_none());
     assert!(matches!(
-        store.delete_app(&web.client_id).await,
+        store.delete_app(&web.client_id, &[]).await,
         Err(StoreError::NotFound)
     ));
     let mut ghost = app(&root, &owner, "Ghost", 13);
     ghost.client_id = generate_client_id();
     assert!(matches!(
-        store.update_app(&ghost).await,
+        store.update_app(&ghost, &[]).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -427,7 +430,7 @@ pub async fn app_lifecycle(store: Arc<dyn Store>) {
 pub async fn app_tokens(store: Arc<dyn Store>) {
     let (root, owner) = seeded_root(&store).await;
     let ci = app(&root, &owner, "Tokens", 10);
-    store.insert_app(&ci, &[]).await.unwrap();
+    store.insert_app(&ci, &[], &[]).await.unwrap();
     let now = Timestamp(1_700_000_000_000);
     let record = |client: &str| AccessTokenRecord {
         hash: mint().hash,
@@ -450,7 +453,7 @@ pub async fn app_tokens(store: Arc<dyn Store>) {
     assert!(store.find_token(&first.hash).await.unwrap().is_none());
     let third = record(&ci.client_id);
     store.insert_token(&third).await.unwrap();
-    store.delete_app(&ci.client_id).await.unwrap();
+    store.delete_app(&ci.client_id, &[]).await.unwrap();
     assert!(
         store.find_token(&third.hash).await.unwrap().is_none(),
         "deleting an app deletes its tokens"

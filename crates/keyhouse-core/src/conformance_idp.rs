@@ -136,6 +136,55 @@ pub async fn identity_provider_lifecycle(store: Arc<dyn Store>) {
         store.list_identity_providers_in_tree(org.id).await.unwrap(),
         vec![first.clone(), second.clone()]
     );
+    let oidc = store.list_identity_providers_of_kind("oidc").await.unwrap();
+    assert!(oidc.contains(&first) && oidc.contains(&second));
+    let saml = store.list_identity_providers_of_kind("saml").await.unwrap();
+    assert!(!saml.contains(&first) && !saml.contains(&second));
+    // A SAML provider round-trips, and is listed by kind.
+    let saml = IdentityProvider {
+        protocol: Protocol::Saml(crate::federation::SamlSettings {
+            issuer: "https://idp.example/saml".to_owned(),
+            sso_url: Some("https://idp.example/sso".to_owned()),
+            slo_url: None,
+            certificates: vec![include_str!("federation/saml/testdata/idp-cert.pem").to_owned()],
+            audience: None,
+            claims: crate::federation::SamlSettings::default_claims(),
+            group_attribute: Some("groups".to_owned()),
+            group_roles: vec![crate::federation::GroupRole {
+                group: "kh-admins".to_owned(),
+                role: "admin".to_owned(),
+            }],
+        }),
+        secret: None,
+        ..provider(org.id, "Corp SAML", 25)
+    };
+    store.insert_identity_provider(&saml, &[]).await.unwrap();
+    assert_eq!(
+        store.find_identity_provider(saml.id).await.unwrap(),
+        Some(saml.clone())
+    );
+    let listed = store.list_identity_providers_of_kind("saml").await.unwrap();
+    assert!(listed.contains(&saml) && !listed.contains(&first));
+    // Assertion ids are single-use per provider, forgotten once expired.
+    let (at, until) = (Timestamp(1_000), Timestamp(5_000));
+    assert!(store
+        .record_saml_assertion(saml.id, "_a1", until, at)
+        .await
+        .unwrap());
+    assert!(!store
+        .record_saml_assertion(saml.id, "_a1", until, at)
+        .await
+        .unwrap());
+    assert!(store
+        .record_saml_assertion(saml.id, "_a2", until, at)
+        .await
+        .unwrap());
+    let later = Timestamp(6_000);
+    assert!(store
+        .record_saml_assertion(saml.id, "_a1", Timestamp(9_000), later)
+        .await
+        .unwrap());
+    store.delete_identity_provider(saml.id, &[]).await.unwrap();
     let (other, _) = root(&store).await;
     assert!(store
         .list_identity_providers_in_tree(other.id)
@@ -159,8 +208,9 @@ pub async fn identity_provider_lifecycle(store: Arc<dyn Store>) {
     let mut changed = first.clone();
     changed.name = "Corp SSO (new)".to_owned();
     changed.secret = Some(ProviderSecret::new("rotated".to_owned()));
-    let Protocol::Oidc(settings) = &mut changed.protocol;
-    settings.claims.username = "email".to_owned();
+    if let Protocol::Oidc(settings) = &mut changed.protocol {
+        settings.claims.username = "email".to_owned();
+    }
     changed.updated_at = Timestamp(40);
     store
         .update_identity_provider(&changed, &[event(org.id, "identity_provider.updated")])

@@ -450,7 +450,7 @@ pub async fn mfa_reset_and_policy(store: Arc<dyn Store>) {
     store.set_mfa_required(org.id, true, &[]).await.unwrap();
     let mut renamed = org.clone();
     renamed.name = "Renamed".to_owned();
-    store.update_organization(&renamed).await.unwrap();
+    store.update_organization(&renamed, &[]).await.unwrap();
     assert!(store.find_mfa_required(org.id).await.unwrap());
 }
 

@@ -6,11 +6,13 @@
 
 pub mod access;
 pub mod audit;
+pub mod audit_query;
 pub mod authn;
 pub mod clock;
 pub mod error;
 pub mod federation;
 pub mod ids;
+pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod service;

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::access::{ConnectedApp, Environment, Membership, Organization, ScopeGrant, User};
 use crate::audit::AuditEvent;
+use crate::audit_query::{AuditFilter, AuditQuery, AuditRecord};
 use crate::authn::browser::BrowserSession;
 use crate::authn::token::{AccessTokenRecord, TokenHash};
 use crate::ids::{EnvId, OrgId, UserId};
@@ -61,6 +62,17 @@ pub trait OrganizationStore: Send + Sync {
         &self,
         org: &Organization,
         environments: &[Environment],
+    ) -> StoreResult<()> {
+        self.insert_business_group_audited(org, environments, &[])
+            .await
+    }
+    /// [`Self::insert_business_group`] with audit events written in the same
+    /// transaction (the plain form stays for callers that record none).
+    async fn insert_business_group_audited(
+        &self,
+        org: &Organization,
+        environments: &[Environment],
+        audit: &[AuditEvent],
     ) -> StoreResult<()>;
     /// One organization by id.
     async fn find_organization(&self, id: OrgId) -> StoreResult<Option<Organization>>;
@@ -68,17 +80,24 @@ pub trait OrganizationStore: Send + Sync {
     async fn list_tree(&self, root_id: OrgId) -> StoreResult<Vec<Organization>>;
     /// Every root organization, oldest first.
     async fn list_root_organizations(&self) -> StoreResult<Vec<Organization>>;
-    /// Replaces the mutable fields (name, owner, timeout, entitlements, properties, updated_at).
-    async fn update_organization(&self, org: &Organization) -> StoreResult<()>;
-    /// Deletes a business group with its environments and memberships.
-    async fn delete_organization(&self, id: OrgId) -> StoreResult<()>;
+    /// Replaces the mutable fields (name, owner, timeout, entitlements,
+    /// properties, updated_at), with audit events in the same transaction.
+    async fn update_organization(
+        &self,
+        org: &Organization,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
+    /// Deletes a business group with its environments and memberships, with
+    /// audit events in the same transaction.
+    async fn delete_organization(&self, id: OrgId, audit: &[AuditEvent]) -> StoreResult<()>;
 }
 
 /// Environments of organizations.
 #[async_trait]
 pub trait EnvironmentStore: Send + Sync {
-    /// Creates an environment; a duplicate name in the same org is a conflict.
-    async fn insert_environment(&self, env: &Environment) -> StoreResult<()>;
+    /// Creates an environment, with audit events in the same transaction; a
+    /// duplicate name in the same org is a conflict.
+    async fn insert_environment(&self, env: &Environment, audit: &[AuditEvent]) -> StoreResult<()>;
     /// One environment by id.
     async fn find_environment(&self, id: EnvId) -> StoreResult<Option<Environment>>;
     /// Environments of an org, oldest first, paged.
@@ -88,10 +107,10 @@ pub trait EnvironmentStore: Send + Sync {
         offset: u64,
         limit: u64,
     ) -> StoreResult<Page<Environment>>;
-    /// Renames an environment (the only mutable field).
-    async fn update_environment(&self, env: &Environment) -> StoreResult<()>;
-    /// Deletes an environment.
-    async fn delete_environment(&self, id: EnvId) -> StoreResult<()>;
+    /// Renames an environment (the only mutable field), with audit events.
+    async fn update_environment(&self, env: &Environment, audit: &[AuditEvent]) -> StoreResult<()>;
+    /// Deletes an environment, with audit events in the same transaction.
+    async fn delete_environment(&self, id: EnvId, audit: &[AuditEvent]) -> StoreResult<()>;
 }
 
 /// Users and memberships.
@@ -114,9 +133,14 @@ pub trait UserStore: Send + Sync {
 /// Connected apps and their context-bound scopes.
 #[async_trait]
 pub trait AppStore: Send + Sync {
-    /// Registers an app with its scopes, all or nothing; a name already used in
-    /// the same organization (case-insensitive) is a conflict.
-    async fn insert_app(&self, app: &ConnectedApp, scopes: &[ScopeGrant]) -> StoreResult<()>;
+    /// Registers an app with its scopes and audit events, all or nothing; a
+    /// name already used in the same organization (case-insensitive) is a conflict.
+    async fn insert_app(
+        &self,
+        app: &ConnectedApp,
+        scopes: &[ScopeGrant],
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
     /// One app by client id.
     async fn find_app(&self, client_id: &str) -> StoreResult<Option<ConnectedApp>>;
     /// Apps owned by `org`, oldest first, whose name contains `search`
@@ -129,14 +153,20 @@ pub trait AppStore: Send + Sync {
         limit: u64,
     ) -> StoreResult<Page<ConnectedApp>>;
     /// Replaces every mutable field (name, grants, URIs, keys, scopes, audience,
-    /// enabled, secret hash, owner, timestamps); a name clash is a conflict.
-    async fn update_app(&self, app: &ConnectedApp) -> StoreResult<()>;
-    /// Deletes an app with its scopes and every token issued to it.
-    async fn delete_app(&self, client_id: &str) -> StoreResult<()>;
+    /// enabled, secret hash, owner, timestamps) and writes the audit events, in
+    /// one transaction; a name clash is a conflict.
+    async fn update_app(&self, app: &ConnectedApp, audit: &[AuditEvent]) -> StoreResult<()>;
+    /// Deletes an app with its scopes and every token issued to it, with audit events.
+    async fn delete_app(&self, client_id: &str, audit: &[AuditEvent]) -> StoreResult<()>;
     /// The app's context-bound scopes, in the order they were set.
     async fn list_app_scopes(&self, client_id: &str) -> StoreResult<Vec<ScopeGrant>>;
-    /// Replaces the app's scopes in one transaction.
-    async fn replace_app_scopes(&self, client_id: &str, scopes: &[ScopeGrant]) -> StoreResult<()>;
+    /// Replaces the app's scopes and writes the audit events in one transaction.
+    async fn replace_app_scopes(
+        &self,
+        client_id: &str,
+        scopes: &[ScopeGrant],
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
 }
 
 /// Issued access tokens, stored only by their hash.
@@ -286,7 +316,8 @@ pub trait KeyStore: Send + Sync {
     async fn delete_retired_keys(&self, before: Timestamp) -> StoreResult<u64>;
 }
 
-/// The audit log (written here; queried by the console issue's API).
+/// The audit log: written next to the changes it describes, read by the
+/// audit query API and `keyhouse audit export`, trimmed by retention.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Appends events in one transaction.
@@ -298,6 +329,15 @@ pub trait AuditStore: Send + Sync {
         offset: u64,
         limit: u64,
     ) -> StoreResult<Page<AuditEvent>>;
+    /// One page of the events `query` selects, in `(at, seq)` order (Anypoint
+    /// audit query): every filter value is a bound parameter, never SQL text.
+    async fn query_audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
+    /// How many events `filter` selects, paging aside (`total`, `doIncludeTotal`).
+    async fn count_audit_events(&self, filter: &AuditFilter) -> StoreResult<u64>;
+    /// Deletes at most `max_rows` events older than `before` (retention), any
+    /// organization; returns how many went. Bounded so one call never holds
+    /// the database for long; callers repeat while a full batch went.
+    async fn purge_audit_events(&self, before: Timestamp, max_rows: u64) -> StoreResult<u64>;
 }
 
 /// A change made by some node that every node's in-memory state must follow

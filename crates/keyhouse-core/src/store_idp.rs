@@ -33,6 +33,13 @@ pub trait IdentityProviderStore: Send + Sync {
         &self,
         root: OrgId,
     ) -> StoreResult<Vec<IdentityProvider>>;
+    /// Every provider of one protocol (`kind`: `oidc` or `saml`) in every
+    /// organization, oldest first: a SAML response posted to the shared
+    /// endpoint is matched to its provider by issuer.
+    async fn list_identity_providers_of_kind(
+        &self,
+        kind: &str,
+    ) -> StoreResult<Vec<IdentityProvider>>;
     /// Replaces name, configuration, secret and `updated_at`; `NotFound` when
     /// absent, a name clash is a conflict.
     async fn update_identity_provider(
@@ -68,6 +75,17 @@ pub trait IdentityProviderStore: Send + Sync {
     /// Updates a user's first name, last name, email and `updated_at` (from
     /// the upstream's claims); `NotFound` when absent.
     async fn update_federated_profile(&self, user: &User, audit: &[AuditEvent]) -> StoreResult<()>;
+
+    /// Spends a SAML assertion id of `provider`; false when it was already
+    /// used. Atomic: of concurrent callers one gets true. Ids past their
+    /// expiry (before `now`) are forgotten on the way.
+    async fn record_saml_assertion(
+        &self,
+        provider: ProviderId,
+        assertion_id: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Remembers a federated sign-in in flight.
     async fn insert_federation_state(&self, state: &FederationState) -> StoreResult<()>;

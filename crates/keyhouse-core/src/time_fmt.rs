@@ -25,6 +25,26 @@ impl Timestamp {
             .and_then(|t| t.format(&format).ok())
             .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".to_owned())
     }
+
+    /// Reads an ISO-8601 instant as clients send it (Anypoint audit
+    /// `startDate`/`endDate`): RFC 3339 with any offset and precision
+    /// (`2024-05-01T12:00:00.000Z`, `…+02:00`), or a bare date meaning its
+    /// midnight UTC. Sub-millisecond digits are truncated. `None` otherwise.
+    pub fn parse_iso(text: &str) -> Option<Self> {
+        use time::format_description::well_known::Rfc3339;
+        let text = text.trim();
+        let instant = match OffsetDateTime::parse(text, &Rfc3339) {
+            Ok(t) => t,
+            Err(_) => {
+                let date =
+                    time::Date::parse(text, format_description!("[year]-[month]-[day]")).ok()?;
+                date.midnight().assume_utc()
+            }
+        };
+        i64::try_from(instant.unix_timestamp_nanos() / 1_000_000)
+            .ok()
+            .map(Timestamp)
+    }
 }
 
 #[cfg(test)]
@@ -38,5 +58,29 @@ mod tests {
             "2022-06-08T14:51:34.022Z"
         );
         assert_eq!(Timestamp(0).to_iso(), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn parses_iso_instants_and_dates() {
+        let t = Timestamp(1_654_699_894_022);
+        assert_eq!(Timestamp::parse_iso("2022-06-08T14:51:34.022Z"), Some(t));
+        assert_eq!(Timestamp::parse_iso(&t.to_iso()), Some(t));
+        assert_eq!(
+            Timestamp::parse_iso("2022-06-08T16:51:34.022999+02:00"),
+            Some(t)
+        );
+        assert_eq!(
+            Timestamp::parse_iso("2022-06-08"),
+            Some(Timestamp(1_654_646_400_000))
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2022-13-01",
+            "1654699894022",
+            "2022-06-08T14:51",
+        ] {
+            assert_eq!(Timestamp::parse_iso(bad), None, "{bad}");
+        }
     }
 }

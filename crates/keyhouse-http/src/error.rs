@@ -39,6 +39,25 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 
+    /// For APIs outside `/accounts` (the audit API): a token lacking a scope
+    /// gets 403 with the `insufficient_scope` challenge, as RFC 6750 §3.1
+    /// recommends (the 401 of [`From<CoreError>`] is Anypoint's Access
+    /// Management habit); every other error maps as usual.
+    pub fn scope_forbidden(err: CoreError) -> Self {
+        match err {
+            CoreError::InsufficientScope(scope) => Self {
+                challenge: Some(format!(
+                    "Bearer realm=\"keyhouse\", error=\"insufficient_scope\", scope=\"{scope}\""
+                )),
+                ..Self::new(
+                    StatusCode::FORBIDDEN,
+                    format!("The token lacks the scope '{scope}' for this organization"),
+                )
+            },
+            other => other.into(),
+        }
+    }
+
     /// 401 for a request without a usable `Authorization: Bearer` header.
     pub fn missing_token() -> Self {
         Self {

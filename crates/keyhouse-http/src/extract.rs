@@ -30,7 +30,9 @@ impl FromRequestParts<AppState> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(token) = bearer_token(&parts.headers) {
-            return Ok(Authenticated(state.keyhouse.authenticate(token).await?));
+            let mut principal = state.keyhouse.authenticate(token).await?;
+            principal.source = client_ip(parts);
+            return Ok(Authenticated(principal));
         }
         let Some((user, password)) = basic_credentials(&parts.headers) else {
             return Err(ApiError::missing_token());
@@ -181,7 +183,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonOrForm<T> {
 }
 
 /// Anypoint's `offset`/`limit` paging parameters.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     pub offset: Option<u64>,
     pub limit: Option<u64>,

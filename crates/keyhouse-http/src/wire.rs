@@ -7,6 +7,8 @@ use keyhouse_core::service::{AppSummary, HierarchyNode, MeView, OrgDetails, OrgS
 use keyhouse_core::time_fmt::Timestamp;
 use serde_json::{json, Map, Value};
 
+pub mod audit;
+
 /// Our users sign in with Keyhouse itself: Anypoint calls that provider `mulesoft`.
 const LOCAL_IDP: &str = "mulesoft";
 

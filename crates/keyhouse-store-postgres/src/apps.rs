@@ -5,11 +5,13 @@
 
 use async_trait::async_trait;
 use keyhouse_core::access::{ConnectedApp, ScopeGrant};
+use keyhouse_core::audit::AuditEvent;
 use keyhouse_core::ids::OrgId;
 use keyhouse_core::store::{AppStore, Invalidation, Page, StoreError, StoreResult};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
+use crate::audit::insert_audit_rows;
 use crate::error::{map_err, map_write_err, Writing};
 use crate::invalidations::notify;
 use crate::rows::{app_columns, app_from_row, page_bound, scope_from_row};
@@ -94,10 +96,16 @@ async fn insert_scope_rows(
 
 #[async_trait]
 impl AppStore for PostgresStore {
-    async fn insert_app(&self, app: &ConnectedApp, scopes: &[ScopeGrant]) -> StoreResult<()> {
+    async fn insert_app(
+        &self,
+        app: &ConnectedApp,
+        scopes: &[ScopeGrant],
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         insert_app_row(&mut tx, app).await?;
         insert_scope_rows(&mut tx, &app.client_id, scopes).await?;
+        insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -155,7 +163,7 @@ impl AppStore for PostgresStore {
         Ok(Page { data, total })
     }
 
-    async fn update_app(&self, app: &ConnectedApp) -> StoreResult<()> {
+    async fn update_app(&self, app: &ConnectedApp, audit: &[AuditEvent]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query(
             "UPDATE connected_apps SET secret_hash = $2, name = $3, name_key = $4, \
@@ -186,10 +194,11 @@ impl AppStore for PostgresStore {
             return Err(StoreError::NotFound);
         }
         notify(&mut tx, &Invalidation::AppChanged(app.client_id.clone())).await?;
+        insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 
-    async fn delete_app(&self, client_id: &str) -> StoreResult<()> {
+    async fn delete_app(&self, client_id: &str, audit: &[AuditEvent]) -> StoreResult<()> {
         // Scopes and tokens go with it (ON DELETE CASCADE).
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query("DELETE FROM connected_apps WHERE client_id = $1")
@@ -201,6 +210,7 @@ impl AppStore for PostgresStore {
             return Err(StoreError::NotFound);
         }
         notify(&mut tx, &Invalidation::AppChanged(client_id.to_owned())).await?;
+        insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -217,7 +227,12 @@ impl AppStore for PostgresStore {
         .collect()
     }
 
-    async fn replace_app_scopes(&self, client_id: &str, scopes: &[ScopeGrant]) -> StoreResult<()> {
+    async fn replace_app_scopes(
+        &self,
+        client_id: &str,
+        scopes: &[ScopeGrant],
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Locking the app row serialises concurrent replacements of its scopes.
         let exists = sqlx::query("SELECT 1 FROM connected_apps WHERE client_id = $1 FOR UPDATE")
@@ -235,6 +250,7 @@ impl AppStore for PostgresStore {
             .map_err(map_err)?;
         insert_scope_rows(&mut tx, client_id, scopes).await?;
         notify(&mut tx, &Invalidation::AppChanged(client_id.to_owned())).await?;
+        insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 }

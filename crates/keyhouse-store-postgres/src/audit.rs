@@ -1,11 +1,14 @@
 //! The audit log ([`AuditStore`]): events are appended in the same
-//! transaction as the change they describe.
+//! transaction as the change they describe, queried with bound parameters
+//! only, and trimmed by retention.
 
 use async_trait::async_trait;
 use keyhouse_core::audit::AuditEvent;
+use keyhouse_core::audit_query::{AuditFilter, AuditPosition, AuditQuery, AuditRecord};
 use keyhouse_core::ids::OrgId;
 use keyhouse_core::store::{AuditStore, Page, StoreError, StoreResult};
-use sqlx::PgConnection;
+use keyhouse_core::time_fmt::Timestamp;
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use crate::error::map_err;
 use crate::rows::{audit_columns, audit_from_row, page_bound};
@@ -83,4 +86,102 @@ impl AuditStore for PostgresStore {
             .map_err(|_| StoreError::Corrupt(format!("negative audit event count {total}")))?;
         Ok(Page { data, total })
     }
+
+    async fn query_audit_events(&self, query: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        let mut sql = QueryBuilder::<Postgres>::new(concat!(
+            "SELECT seq, ",
+            audit_columns!(),
+            " FROM audit_events"
+        ));
+        push_filter(&mut sql, &query.filter);
+        if let Some(after) = query.after {
+            push_after(&mut sql, after, query.ascending);
+        }
+        let order = if query.ascending { "ASC" } else { "DESC" };
+        sql.push(format!(" ORDER BY at {order}, seq {order} LIMIT "))
+            .push_bind(page_bound(query.limit))
+            .push(" OFFSET ")
+            .push_bind(page_bound(query.offset));
+        sql.build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    position: AuditPosition {
+                        at: Timestamp(row.try_get("at").map_err(map_err)?),
+                        seq: row.try_get("seq").map_err(map_err)?,
+                    },
+                    event: audit_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn count_audit_events(&self, filter: &AuditFilter) -> StoreResult<u64> {
+        let mut sql = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM audit_events");
+        push_filter(&mut sql, filter);
+        let n: i64 = sql
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative audit event count {n}")))
+    }
+
+    async fn purge_audit_events(&self, before: Timestamp, max_rows: u64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM audit_events WHERE seq IN \
+             (SELECT seq FROM audit_events WHERE at < $1 LIMIT $2)",
+        )
+        .bind(before.0)
+        .bind(page_bound(max_rows))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+/// ` WHERE …` for `filter`: the organization always, then each non-empty list
+/// as one bound array (`= ANY($n)`).
+fn push_filter(sql: &mut QueryBuilder<'_, Postgres>, filter: &AuditFilter) {
+    sql.push(" WHERE org_id = ").push_bind(filter.org.0);
+    if let Some(from) = filter.from {
+        sql.push(" AND at >= ").push_bind(from.0);
+    }
+    if let Some(until) = filter.until {
+        sql.push(" AND at <= ").push_bind(until.0);
+    }
+    for (column, values) in [
+        ("object_type", &filter.object_types),
+        ("action", &filter.actions),
+        ("object_id", &filter.object_ids),
+    ] {
+        if !values.is_empty() {
+            sql.push(format!(" AND {column} = ANY("))
+                .push_bind(values.clone())
+                .push(")");
+        }
+    }
+    if !filter.user_ids.is_empty() {
+        let ids: Vec<uuid::Uuid> = filter.user_ids.iter().map(|u| u.0).collect();
+        sql.push(" AND actor_user_id = ANY(")
+            .push_bind(ids)
+            .push(")");
+    }
+}
+
+/// Keeps only rows strictly past `after` in the chosen order (keyset paging);
+/// the plain `at` bound lets the `(org_id, at, seq)` index narrow the scan.
+fn push_after(sql: &mut QueryBuilder<'_, Postgres>, after: AuditPosition, ascending: bool) {
+    let (cmp_eq, cmp) = if ascending { (">=", ">") } else { ("<=", "<") };
+    sql.push(format!(" AND at {cmp_eq} "))
+        .push_bind(after.at.0)
+        .push(format!(" AND (at {cmp} "))
+        .push_bind(after.at.0)
+        .push(format!(" OR seq {cmp} "))
+        .push_bind(after.seq)
+        .push(")");
 }

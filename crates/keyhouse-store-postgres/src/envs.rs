@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 use keyhouse_core::access::Environment;
+use keyhouse_core::audit::AuditEvent;
 use keyhouse_core::ids::{EnvId, OrgId};
 use keyhouse_core::store::{EnvironmentStore, Page, StoreError, StoreResult};
 use sqlx::PgExecutor;
 
+use crate::audit::insert_audit_rows;
 use crate::error::{changed, map_err, map_write_err, Writing};
 use crate::rows::{env_columns, env_from_row, page_bound};
 use crate::PostgresStore;
@@ -36,8 +38,11 @@ pub(crate) async fn insert_env_row<'c>(
 
 #[async_trait]
 impl EnvironmentStore for PostgresStore {
-    async fn insert_environment(&self, env: &Environment) -> StoreResult<()> {
-        insert_env_row(&self.pool, env).await
+    async fn insert_environment(&self, env: &Environment, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        insert_env_row(&mut *tx, env).await?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn find_environment(&self, id: EnvId) -> StoreResult<Option<Environment>> {
@@ -84,23 +89,29 @@ impl EnvironmentStore for PostgresStore {
         Ok(Page { data, total })
     }
 
-    async fn update_environment(&self, env: &Environment) -> StoreResult<()> {
+    async fn update_environment(&self, env: &Environment, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query("UPDATE environments SET name = $2, updated_at = $3 WHERE id = $1")
             .bind(env.id.0)
             .bind(&env.name)
             .bind(env.updated_at.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| map_write_err(e, Writing::Env(env)))?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 
-    async fn delete_environment(&self, id: EnvId) -> StoreResult<()> {
+    async fn delete_environment(&self, id: EnvId, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query("DELETE FROM environments WHERE id = $1")
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 }

@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 use keyhouse_core::access::{Environment, Membership, Organization, Role, User};
+use keyhouse_core::audit::AuditEvent;
 use keyhouse_core::ids::OrgId;
 use keyhouse_core::store::{OrganizationStore, StoreError, StoreResult};
 use sqlx::PgExecutor;
 
+use crate::audit::insert_audit_rows;
 use crate::envs::insert_env_row;
 use crate::error::{changed, is_foreign_key_violation, map_err, map_write_err, Writing};
 use crate::rows::{org_columns, org_from_row, timeout_to_db};
@@ -60,16 +62,18 @@ impl OrganizationStore for PostgresStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn insert_business_group(
+    async fn insert_business_group_audited(
         &self,
         org: &Organization,
         environments: &[Environment],
+        audit: &[AuditEvent],
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         insert_org_row(&mut *tx, org).await?;
         for env in environments {
             insert_env_row(&mut *tx, env).await?;
         }
+        insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -116,7 +120,12 @@ impl OrganizationStore for PostgresStore {
         .collect()
     }
 
-    async fn update_organization(&self, org: &Organization) -> StoreResult<()> {
+    async fn update_organization(
+        &self,
+        org: &Organization,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query(
             "UPDATE organizations SET name = $2, owner_id = $3, session_timeout_minutes = $4, \
              entitlements = $5, properties = $6, updated_at = $7 WHERE id = $1",
@@ -128,18 +137,21 @@ impl OrganizationStore for PostgresStore {
         .bind(&org.entitlements)
         .bind(&org.properties)
         .bind(org.updated_at.0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| map_write_err(e, Writing::Org(org)))?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 
-    async fn delete_organization(&self, id: OrgId) -> StoreResult<()> {
-        // One statement: environments and memberships go with it by ON DELETE
-        // CASCADE, so the delete is atomic without an explicit transaction.
+    async fn delete_organization(&self, id: OrgId, audit: &[AuditEvent]) -> StoreResult<()> {
+        // Environments and memberships go with it by ON DELETE CASCADE; the
+        // audit events are written in the same transaction.
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query("DELETE FROM organizations WHERE id = $1")
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| {
                 if is_foreign_key_violation(&e) {
@@ -151,6 +163,8 @@ impl OrganizationStore for PostgresStore {
                     map_err(e)
                 }
             })?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 }

@@ -88,7 +88,7 @@ async fn seeded() -> Option<(String, PostgresStore, ConnectedApp)> {
         secret_updated_at: Timestamp(2),
         public_client: false,
     };
-    store.insert_app(&app, &[]).await.unwrap();
+    store.insert_app(&app, &[], &[]).await.unwrap();
     Some((url, store, app))
 }
 
@@ -123,20 +123,20 @@ async fn app_changes_notify_every_node() {
     let mut ghost = app.clone();
     ghost.client_id = format!("ghost-{}", generate_client_id());
     assert!(matches!(
-        store.update_app(&ghost).await,
+        store.update_app(&ghost, &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.replace_app_scopes(&ghost.client_id, &[]).await,
+        store.replace_app_scopes(&ghost.client_id, &[], &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete_app(&ghost.client_id).await,
+        store.delete_app(&ghost.client_id, &[]).await,
         Err(StoreError::NotFound)
     ));
 
     app.enabled = false;
-    store.update_app(&app).await.unwrap();
+    store.update_app(&app, &[]).await.unwrap();
     next_change_of(&mut rx, &app.client_id).await;
     let scope = ScopeGrant {
         scope: "profile".to_owned(),
@@ -144,13 +144,13 @@ async fn app_changes_notify_every_node() {
         env: None,
     };
     store
-        .replace_app_scopes(&app.client_id, &[scope])
+        .replace_app_scopes(&app.client_id, &[scope], &[])
         .await
         .unwrap();
     next_change_of(&mut rx, &app.client_id).await;
     assert_eq!(store.delete_tokens_of_app(&app.client_id).await.unwrap(), 0);
     next_change_of(&mut rx, &app.client_id).await;
-    store.delete_app(&app.client_id).await.unwrap();
+    store.delete_app(&app.client_id, &[]).await.unwrap();
     next_change_of(&mut rx, &app.client_id).await;
 }
 
@@ -164,7 +164,7 @@ async fn name_clash_names_the_app() {
         name: "DEPLOY BOT".to_owned(),
         ..app
     };
-    match store.insert_app(&twin, &[]).await {
+    match store.insert_app(&twin, &[], &[]).await {
         Err(StoreError::Conflict(msg)) => assert_eq!(
             msg,
             "A connected app named 'DEPLOY BOT' already exists in this organization"

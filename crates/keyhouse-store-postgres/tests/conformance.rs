@@ -118,6 +118,10 @@ grant_tests!(
     deleting_app_removes_grants,
     signing_key_rotation,
     audit_log,
+    audit_query_filters,
+    audit_query_paging,
+    audit_retention_purge,
+    audited_changes_are_atomic,
 );
 
 /// One test per check of the MFA suite, each skipped like the ones above.
@@ -236,7 +240,7 @@ async fn conflicts_name_what_collided() {
         client_id: generate_client_id(),
         ..qa.clone()
     };
-    match store.insert_environment(&dup_env).await {
+    match store.insert_environment(&dup_env, &[]).await {
         Err(StoreError::Conflict(msg)) => assert_eq!(
             msg,
             "An environment named 'QA' already exists in this organization"
@@ -274,7 +278,7 @@ async fn conflicts_name_what_collided() {
         ..qa
     };
     assert!(matches!(
-        store.update_environment(&ghost).await,
+        store.update_environment(&ghost, &[]).await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
@@ -283,7 +287,7 @@ async fn conflicts_name_what_collided() {
     ));
     // A root with users cannot be deleted out from under them.
     assert!(matches!(
-        store.delete_organization(org_id).await,
+        store.delete_organization(org_id, &[]).await,
         Err(StoreError::Conflict(_))
     ));
 }

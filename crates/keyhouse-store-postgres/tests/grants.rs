@@ -85,7 +85,7 @@ async fn seeded() -> Option<(String, PostgresStore, User, ConnectedApp)> {
         secret_updated_at: Timestamp(2),
         public_client: false,
     };
-    store.insert_app(&app, &[]).await.unwrap();
+    store.insert_app(&app, &[], &[]).await.unwrap();
     Some((url, store, owner, app))
 }
 

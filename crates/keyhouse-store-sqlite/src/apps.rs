@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 use keyhouse_core::access::{ConnectedApp, ScopeGrant};
+use keyhouse_core::audit::AuditEvent;
 use keyhouse_core::ids::OrgId;
 use keyhouse_core::store::{AppStore, Page, StoreError, StoreResult};
 use sqlx::{Row, SqliteConnection};
 
+use crate::audit::insert_audit_rows;
 use crate::error::{changed, map_app_err, map_err};
 use crate::{rows, SqliteStore};
 
@@ -80,10 +82,16 @@ async fn insert_scope_rows(
 
 #[async_trait]
 impl AppStore for SqliteStore {
-    async fn insert_app(&self, app: &ConnectedApp, scopes: &[ScopeGrant]) -> StoreResult<()> {
+    async fn insert_app(
+        &self,
+        app: &ConnectedApp,
+        scopes: &[ScopeGrant],
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         insert_app_row(&mut tx, app).await?;
         insert_scope_rows(&mut tx, &app.client_id, scopes).await?;
+        insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -139,7 +147,8 @@ impl AppStore for SqliteStore {
         })
     }
 
-    async fn update_app(&self, app: &ConnectedApp) -> StoreResult<()> {
+    async fn update_app(&self, app: &ConnectedApp, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let grants: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
         let done = sqlx::query(
             "UPDATE connected_apps SET secret_hash = $1, name = $2, name_key = $3, \
@@ -163,20 +172,25 @@ impl AppStore for SqliteStore {
         .bind(app.secret_updated_at.0)
         .bind(&app.client_id)
         .bind(app.public_client)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| map_app_err(e, &app.name))?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 
-    async fn delete_app(&self, client_id: &str) -> StoreResult<()> {
+    async fn delete_app(&self, client_id: &str, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Scopes and tokens go with it (ON DELETE CASCADE).
         let done = sqlx::query("DELETE FROM connected_apps WHERE client_id = $1")
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn list_app_scopes(&self, client_id: &str) -> StoreResult<Vec<ScopeGrant>> {
@@ -192,7 +206,12 @@ impl AppStore for SqliteStore {
         .collect()
     }
 
-    async fn replace_app_scopes(&self, client_id: &str, scopes: &[ScopeGrant]) -> StoreResult<()> {
+    async fn replace_app_scopes(
+        &self,
+        client_id: &str,
+        scopes: &[ScopeGrant],
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Write first, so the transaction holds the write lock from its first statement.
         sqlx::query("DELETE FROM app_scopes WHERE client_id = $1")
@@ -209,6 +228,7 @@ impl AppStore for SqliteStore {
             return Err(StoreError::NotFound);
         }
         insert_scope_rows(&mut tx, client_id, scopes).await?;
+        insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 }

@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 use keyhouse_core::access::Environment;
+use keyhouse_core::audit::AuditEvent;
 use keyhouse_core::ids::{EnvId, OrgId};
 use keyhouse_core::store::{EnvironmentStore, Page, StoreResult};
 use sqlx::{Row, SqliteConnection};
 
+use crate::audit::insert_audit_rows;
 use crate::error::{changed, map_err};
 use crate::{rows, SqliteStore};
 
@@ -34,9 +36,11 @@ pub(crate) async fn insert_environment_row(
 
 #[async_trait]
 impl EnvironmentStore for SqliteStore {
-    async fn insert_environment(&self, env: &Environment) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        insert_environment_row(&mut conn, env).await
+    async fn insert_environment(&self, env: &Environment, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        insert_environment_row(&mut tx, env).await?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn find_environment(&self, id: EnvId) -> StoreResult<Option<Environment>> {
@@ -84,23 +88,29 @@ impl EnvironmentStore for SqliteStore {
         })
     }
 
-    async fn update_environment(&self, env: &Environment) -> StoreResult<()> {
+    async fn update_environment(&self, env: &Environment, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query("UPDATE environments SET name = $1, updated_at = $2 WHERE id = $3")
             .bind(&env.name)
             .bind(env.updated_at.0)
             .bind(env.id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 
-    async fn delete_environment(&self, id: EnvId) -> StoreResult<()> {
+    async fn delete_environment(&self, id: EnvId, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query("DELETE FROM environments WHERE id = $1")
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 }

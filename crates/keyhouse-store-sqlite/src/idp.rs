@@ -159,6 +159,23 @@ impl IdentityProviderStore for SqliteStore {
         .collect()
     }
 
+    async fn list_identity_providers_of_kind(
+        &self,
+        kind: &str,
+    ) -> StoreResult<Vec<IdentityProvider>> {
+        sqlx::query(&format!(
+            "SELECT {PROVIDER_COLUMNS} FROM identity_providers WHERE kind = $1 \
+             ORDER BY created_at, id"
+        ))
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(provider_row)
+        .collect()
+    }
+
     async fn list_identity_providers_in_tree(
         &self,
         root: OrgId,
@@ -279,6 +296,32 @@ impl IdentityProviderStore for SqliteStore {
         changed(done.rows_affected())?;
         insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
+    }
+
+    async fn record_saml_assertion(
+        &self,
+        provider: ProviderId,
+        assertion_id: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM saml_assertions WHERE expires_at < $1")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        // The primary key decides: of concurrent inserts exactly one adds a row.
+        let done = sqlx::query(
+            "INSERT INTO saml_assertions (provider_id, assertion_id, expires_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (provider_id, assertion_id) DO NOTHING",
+        )
+        .bind(provider.to_string())
+        .bind(assertion_id)
+        .bind(expires_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn insert_federation_state(&self, state: &FederationState) -> StoreResult<()> {

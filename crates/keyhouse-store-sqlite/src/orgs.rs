@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 use keyhouse_core::access::{Environment, Membership, Organization, Role, User};
+use keyhouse_core::audit::AuditEvent;
 use keyhouse_core::ids::OrgId;
 use keyhouse_core::store::{OrganizationStore, StoreResult};
 use sqlx::SqliteConnection;
 
+use crate::audit::insert_audit_rows;
 use crate::envs::insert_environment_row;
 use crate::error::{changed, map_err};
 use crate::users::{insert_membership_row, insert_user_row};
@@ -61,16 +63,18 @@ impl OrganizationStore for SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn insert_business_group(
+    async fn insert_business_group_audited(
         &self,
         org: &Organization,
         environments: &[Environment],
+        audit: &[AuditEvent],
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         insert_org_row(&mut tx, org).await?;
         for env in environments {
             insert_environment_row(&mut tx, env).await?;
         }
+        insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -113,7 +117,12 @@ impl OrganizationStore for SqliteStore {
             .collect()
     }
 
-    async fn update_organization(&self, org: &Organization) -> StoreResult<()> {
+    async fn update_organization(
+        &self,
+        org: &Organization,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query(
             "UPDATE organizations SET name = $1, owner_id = $2, session_timeout_minutes = $3, \
              entitlements = $4, properties = $5, updated_at = $6 WHERE id = $7",
@@ -125,19 +134,24 @@ impl OrganizationStore for SqliteStore {
         .bind(org.properties.to_string())
         .bind(org.updated_at.0)
         .bind(org.id.to_string())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 
-    async fn delete_organization(&self, id: OrgId) -> StoreResult<()> {
+    async fn delete_organization(&self, id: OrgId, audit: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         // Environments and memberships go with it (ON DELETE CASCADE).
         let done = sqlx::query("DELETE FROM organizations WHERE id = $1")
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        changed(done.rows_affected())
+        changed(done.rows_affected())?;
+        insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 }

@@ -79,7 +79,7 @@ async fn seeded() -> (tempfile::TempDir, SqliteStore, ConnectedApp) {
         secret_updated_at: Timestamp(2),
         public_client: false,
     };
-    store.insert_app(&app, &[]).await.unwrap();
+    store.insert_app(&app, &[], &[]).await.unwrap();
     (dir, store, app)
 }
 
@@ -102,7 +102,7 @@ async fn name_clash_names_the_app() {
         name: "DEPLOY BOT".to_owned(),
         ..app
     };
-    match store.insert_app(&twin, &[]).await {
+    match store.insert_app(&twin, &[], &[]).await {
         Err(StoreError::Conflict(msg)) => assert_eq!(
             msg,
             "A connected app named 'DEPLOY BOT' already exists in this organization"
@@ -142,7 +142,7 @@ async fn unknown_grant_or_audience_is_corrupt() {
 async fn replacing_scopes_of_a_missing_app_is_not_found() {
     let (_dir, store, _app) = seeded().await;
     assert!(matches!(
-        store.replace_app_scopes("missing", &[]).await,
+        store.replace_app_scopes("missing", &[], &[]).await,
         Err(StoreError::NotFound)
     ));
 }

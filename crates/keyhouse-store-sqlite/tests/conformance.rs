@@ -53,6 +53,10 @@ conformance_tests!(
     deleting_app_removes_grants,
     signing_key_rotation,
     audit_log,
+    audit_query_filters,
+    audit_query_paging,
+    audit_retention_purge,
+    audited_changes_are_atomic,
 );
 
 conformance_tests!(

@@ -69,7 +69,7 @@ async fn live_tokens_come_back_exactly_across_pages() {
         secret_updated_at: Timestamp(1),
         public_client: false,
     };
-    store.insert_app(&app, &[]).await.unwrap();
+    store.insert_app(&app, &[], &[]).await.unwrap();
 
     let now = Timestamp(1_800_000_000_000);
     let scopes = [

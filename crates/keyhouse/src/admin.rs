@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use keyhouse_core::access::Role;
 use keyhouse_core::clock::SystemClock;
-use keyhouse_core::federation::ProviderInput;
+use keyhouse_core::federation::{ProviderInput, SamlInput};
 use keyhouse_core::ids::OrgId;
 use keyhouse_core::service::{NewRootOrganization, NewUser};
 use keyhouse_core::Keyhouse;
@@ -92,6 +92,42 @@ pub async fn run(command: AdminCommand, settings: Settings) -> anyhow::Result<()
                 "register this redirect URI at the provider: {}",
                 keyhouse.federation_callback_url()
             );
+        }
+        AdminCommand::AddSamlProvider(args) => {
+            let org = match OrgId::parse(&args.org) {
+                Ok(id) => id,
+                Err(_) => keyhouse.find_root_organization(&args.org).await?.id,
+            };
+            let certificates = args
+                .certificate_files
+                .iter()
+                .map(|path| {
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let provider = keyhouse
+                .add_identity_provider(
+                    org,
+                    ProviderInput {
+                        name: Some(args.name),
+                        kind: Some("saml".to_owned()),
+                        saml: Some(SamlInput {
+                            issuer: Some(args.issuer),
+                            certificates: Some(certificates),
+                            sso_url: args.sso_url,
+                            ..SamlInput::default()
+                        }),
+                        username_claim: Some(args.username_attribute),
+                        ..ProviderInput::default()
+                    },
+                )
+                .await
+                .context("adding the identity provider")?;
+            let sp = keyhouse.saml_service_provider();
+            println!("identity provider {} ({})", provider.id, provider.name);
+            println!("service provider entity id: {}", sp.entity_id);
+            println!("assertion consumer service (HTTP-POST): {}", sp.acs_url);
         }
     }
     Ok(())

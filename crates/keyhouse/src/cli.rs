@@ -57,6 +57,34 @@ pub enum Command {
     /// ID-token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `keyhouse audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write an organization's audit events as JSON lines, oldest first
+    /// (one object per line, the fields of the audit query API's entries).
+    Export(AuditExportArgs),
+}
+
+/// Options of `audit export`.
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// Organization or business group: id, or the name of a root organization.
+    #[arg(long)]
+    pub org: String,
+    /// Only events at or after this instant (ISO-8601, or epoch milliseconds).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events at or before this instant (ISO-8601, or epoch milliseconds).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 /// `keyhouse keys …`.
@@ -90,6 +118,14 @@ pub struct ServeArgs {
         default_missing_value = "true"
     )]
     pub tls_self_signed: Option<bool>,
+    /// Serve Prometheus metrics at `/metrics` and count every request (default true).
+    #[arg(
+        long,
+        env = "KEYHOUSE_METRICS_ENABLED",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub metrics_enabled: Option<bool>,
 }
 
 /// `keyhouse admin …`.
@@ -101,6 +137,32 @@ pub enum AdminCommand {
     CreateUser(CreateUserArgs),
     /// Add an upstream OpenID Connect identity provider to an organization.
     AddOidcProvider(AddOidcProviderArgs),
+    /// Add a SAML 2.0 identity provider to an organization.
+    AddSamlProvider(AddSamlProviderArgs),
+}
+
+/// Options of `admin add-saml-provider`. Give the identity provider
+/// Keyhouse's metadata: `<public URL>/accounts/saml/metadata`.
+#[derive(Debug, Args)]
+pub struct AddSamlProviderArgs {
+    /// Organization or business group: id, or the name of a root organization.
+    #[arg(long)]
+    pub org: String,
+    /// Name shown on the sign-in button ("Sign in with …").
+    #[arg(long)]
+    pub name: String,
+    /// The identity provider's entity id (the `Issuer` of its responses).
+    #[arg(long)]
+    pub issuer: String,
+    /// A PEM file with the provider's signing certificate (repeat for a rollover).
+    #[arg(long = "certificate-file", required = true)]
+    pub certificate_files: Vec<std::path::PathBuf>,
+    /// The provider's single sign-on URL, for sign-in started at Keyhouse.
+    #[arg(long)]
+    pub sso_url: Option<String>,
+    /// The attribute that becomes the username (default: the NameID).
+    #[arg(long, default_value = "")]
+    pub username_attribute: String,
 }
 
 /// Options of `admin add-oidc-provider`. Register
@@ -180,5 +242,8 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Admin(cmd) => crate::admin::run(cmd, settings).await,
         Command::Keys(KeysCommand::Rotate) => crate::admin::rotate_keys(settings).await,
+        Command::Audit(AuditCommand::Export(args)) => {
+            crate::audit_export::run(args, settings).await
+        }
     }
 }

@@ -30,6 +30,8 @@ struct FileConfig {
     org_name: Option<String>,
     log_format: Option<String>,
     refresh_token_days: Option<i64>,
+    metrics_enabled: Option<bool>,
+    audit_retention_days: Option<i64>,
 }
 
 /// Which database to use.
@@ -85,6 +87,10 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Lifetime of refresh tokens in days (1–3650, default 90).
     pub refresh_token_days: i64,
+    /// Serve `/metrics` and count HTTP requests (default true; issue 7).
+    pub metrics_enabled: bool,
+    /// Days audit events are kept (1–36500, default 365, Anypoint's one year).
+    pub audit_retention_days: i64,
 }
 
 impl Settings {
@@ -92,6 +98,7 @@ impl Settings {
     pub fn core(&self, issuer: &str) -> keyhouse_core::service::CoreSettings {
         let mut core = keyhouse_core::service::CoreSettings::new(issuer);
         core.refresh_token_days = self.refresh_token_days;
+        core.audit_retention_days = self.audit_retention_days;
         core
     }
 
@@ -171,6 +178,17 @@ impl Settings {
         if !(1..=3650).contains(&refresh_token_days) {
             bail!("refresh_token_days must be between 1 and 3650");
         }
+        let audit_retention_days = match std::env::var("KEYHOUSE_AUDIT_RETENTION_DAYS") {
+            Ok(raw) => Some(
+                raw.parse::<i64>()
+                    .context("KEYHOUSE_AUDIT_RETENTION_DAYS")?,
+            ),
+            Err(_) => file.audit_retention_days,
+        }
+        .unwrap_or(keyhouse_core::service::AUDIT_RETENTION_DAYS);
+        if !(1..=36500).contains(&audit_retention_days) {
+            bail!("audit_retention_days must be between 1 and 36500");
+        }
         Ok(Self {
             listen,
             public_url,
@@ -190,6 +208,11 @@ impl Settings {
             },
             log_format,
             refresh_token_days,
+            metrics_enabled: serve
+                .and_then(|s| s.metrics_enabled)
+                .or(file.metrics_enabled)
+                .unwrap_or(true),
+            audit_retention_days,
         })
     }
 }

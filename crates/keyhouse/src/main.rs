@@ -1,6 +1,7 @@
 //! The `keyhouse` binary: a thin command line over the library crates.
 
 mod admin;
+mod audit_export;
 mod cli;
 mod config;
 mod server;

@@ -12,7 +12,7 @@ use keyhouse_http::AppState;
 
 use crate::config::Settings;
 
-/// How often expired tokens are purged from memory and storage.
+/// How often expired tokens, and audit events past retention, are purged.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
 async fn start(
@@ -80,7 +80,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!("public URL: {url}");
     }
     spawn_purger(keyhouse.clone());
-    let app = keyhouse_http::app(AppState { keyhouse });
+    let app = keyhouse_http::app(AppState::new(keyhouse, settings.metrics_enabled));
     match tls {
         Some(files) => {
             let config = crate::tls::rustls_config(&files).await?;
@@ -116,6 +116,11 @@ fn spawn_purger(keyhouse: Arc<Keyhouse>) {
             tick.tick().await;
             if let Err(err) = keyhouse.purge_expired().await {
                 tracing::warn!(error = %err, "purging expired tokens failed");
+            }
+            match keyhouse.purge_audit_log().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "audit events past retention deleted"),
+                Err(err) => tracing::warn!(error = %err, "purging old audit events failed"),
             }
             if let Err(err) = keyhouse.reload_keys().await {
                 tracing::warn!(error = %err, "reloading signing keys failed");

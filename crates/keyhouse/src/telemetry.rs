@@ -1,5 +1,9 @@
-//! Logging: `RUST_LOG` filter (default `info`), text or JSON lines. Secrets
-//! never reach a log field (their types redact themselves).
+//! Logging: `RUST_LOG` filter (default `info`), text or JSON lines on
+//! standard error. Every line written while a request is served carries that
+//! request's span (`request{request_id, method, path}`, see
+//! `keyhouse_http::request_id`). Secrets never reach a log field: their types
+//! redact themselves, and no layer logs headers, query strings or bodies
+//! (e2e test `observability::logs_never_contain_secrets`).
 
 use tracing_subscriber::EnvFilter;
 
@@ -12,7 +16,17 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
+        // One object per line: `timestamp`, `level`, `message` and the
+        // event's fields at the top level, `target`, `span` (the innermost
+        // span) and `spans` (all of them, outermost first: the request span
+        // with `request_id`, `method` and `path` stays there even when an
+        // inner span is entered).
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init(),
         LogFormat::Text => builder.try_init(),
     };
 }

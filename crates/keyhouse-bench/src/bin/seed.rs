@@ -422,7 +422,7 @@ async fn main() -> anyhow::Result<()> {
     if apps > 0 {
         let template = template_app(ids, now);
         store
-            .insert_app(&template, &[])
+            .insert_app(&template, &[], &[])
             .await
             .context("inserting the template app")?;
         copy_rows(

@@ -34,6 +34,9 @@ pub enum Action {
     /// Add, change and remove identity providers (admins; apps with
     /// `manage:identityproviders`).
     ManageIdentityProviders,
+    /// Read the organization's audit log (Anypoint §8: Organization
+    /// Administrators; apps with `read:audit_logs` in that organization).
+    ReadAuditLogs,
 }
 
 impl Action {
@@ -71,6 +74,7 @@ impl Action {
                 &["view:identityproviders", "manage:identityproviders"]
             }
             Action::ManageIdentityProviders => &["manage:identityproviders"],
+            Action::ReadAuditLogs => &["read:audit_logs"],
             Action::DeleteOrganization | Action::ManageConnectedApps => &[],
         }
     }

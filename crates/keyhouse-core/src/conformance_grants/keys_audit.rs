@@ -24,7 +24,7 @@ pub async fn deleting_app_removes_grants(store: Arc<dyn Store>) {
         expires_at: LATER,
     };
     assert!(store.record_assertion(&used).await.unwrap());
-    store.delete_app(&app.client_id).await.unwrap();
+    store.delete_app(&app.client_id, &[]).await.unwrap();
     assert!(store
         .find_consent(t.owner.id, &app.client_id)
         .await

@@ -21,11 +21,15 @@ use crate::oidc::keys::SigningKeyRecord;
 use crate::store::Store;
 use crate::time_fmt::Timestamp;
 
+mod audit_query;
 mod consents;
 mod keys_audit;
 mod sessions_codes;
 mod tokens;
 
+pub use audit_query::{
+    audit_query_filters, audit_query_paging, audit_retention_purge, audited_changes_are_atomic,
+};
 pub use consents::{consents_upsert_and_list, revoke_consent_of_one_pair, revoke_consents_of_app};
 pub use keys_audit::{audit_log, deleting_app_removes_grants, signing_key_rotation};
 pub use sessions_codes::{authorization_code_single_use, browser_sessions};
@@ -123,7 +127,7 @@ impl Tenant {
             secret_updated_at: Timestamp(1_000),
             public_client: false,
         };
-        store.insert_app(&app, &[]).await.unwrap();
+        store.insert_app(&app, &[], &[]).await.unwrap();
         app
     }
 

@@ -7,8 +7,9 @@
 //! upstream (discovery, JWKS, the token endpoint) goes through the
 //! [`upstream::UpstreamOidc`] trait, implemented by the HTTP crate.
 //!
-//! Providers are stored as a `kind` plus a JSON configuration, so SAML can be
-//! added as another [`provider::Protocol`] without a schema change.
+//! Providers are stored as a `kind` plus a JSON configuration: OpenID Connect
+//! or SAML 2.0 ([`provider::Protocol`]); SAML responses are checked by
+//! [`saml`].
 
 pub mod provider;
 pub mod saml;
@@ -16,8 +17,8 @@ pub mod state;
 pub mod upstream;
 
 pub use provider::{
-    parse_login_domain, ClaimMapping, IdentityProvider, OidcSettings, Protocol, ProviderId,
-    ProviderInput, ProviderLink, ProviderSecret,
+    parse_login_domain, ClaimMapping, GroupRole, IdentityProvider, OidcSettings, Protocol,
+    ProviderId, ProviderInput, ProviderLink, ProviderSecret, SamlInput, SamlSettings,
 };
 pub use state::{FederationFailure, FederationState, FEDERATION_STATE_LIFETIME_MS};
 pub use upstream::{
@@ -28,7 +29,10 @@ pub use upstream::{
 /// register `<issuer>/accounts/login/oidc/callback` at the upstream.
 pub const CALLBACK_PATH: &str = "/accounts/login/oidc/callback";
 
-/// The start of a federated sign-in for provider `id` (relative to the issuer).
-pub fn start_path(id: ProviderId) -> String {
-    format!("/accounts/login/oidc/{id}/start")
+/// The start of a federated sign-in through `provider` (relative to the issuer).
+pub fn start_path(provider: &IdentityProvider) -> String {
+    match provider.protocol {
+        Protocol::Oidc(_) => format!("/accounts/login/oidc/{}/start", provider.id),
+        Protocol::Saml(_) => format!("/accounts/login/saml/{}/start", provider.id),
+    }
 }

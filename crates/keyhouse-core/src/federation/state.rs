@@ -65,6 +65,9 @@ pub enum FederationFailure {
     UsernameTaken(String),
     /// The linked user is disabled.
     UserDisabled,
+    /// A SAML response failed validation; the text says which rule (safe
+    /// to show: it names no secret and no key material).
+    AssertionRejected(String),
 }
 
 impl FederationFailure {
@@ -80,6 +83,9 @@ impl FederationFailure {
                 "Your account cannot be used here"
             }
             FederationFailure::UserDisabled => "Your account is disabled",
+            FederationFailure::AssertionRejected(_) => {
+                "Keyhouse did not accept your identity provider's answer"
+            }
         }
     }
 
@@ -110,6 +116,9 @@ impl FederationFailure {
             FederationFailure::UserDisabled => {
                 "Your Keyhouse account is disabled. Ask your administrator.".to_owned()
             }
+            FederationFailure::AssertionRejected(why) => format!(
+                "The SAML response was refused: {why}."
+            ),
         }
     }
 
@@ -123,6 +132,7 @@ impl FederationFailure {
             FederationFailure::InvalidUsername(_) => "invalid_username",
             FederationFailure::UsernameTaken(_) => "username_taken",
             FederationFailure::UserDisabled => "user_disabled",
+            FederationFailure::AssertionRejected(_) => "assertion_rejected",
         }
     }
 }

@@ -38,6 +38,32 @@ pub struct AppInput {
     pub token_endpoint_auth_method: Option<String>,
 }
 
+impl AppInput {
+    /// The wire names of the fields sent, secrets aside: the `fields` of the
+    /// `connected_app.updated` audit event.
+    fn sent_fields(&self) -> Vec<&'static str> {
+        [
+            ("client_name", self.client_name.is_some()),
+            ("grant_types", self.grant_types.is_some()),
+            ("redirect_uris", self.redirect_uris.is_some()),
+            ("public_keys", self.public_keys.is_some()),
+            ("scopes", self.scopes.is_some()),
+            ("audience", self.audience.is_some()),
+            ("client_uri", self.client_uri.is_some()),
+            ("policy_uri", self.policy_uri.is_some()),
+            ("enabled", self.enabled.is_some()),
+            ("owner_user_id", self.owner_user_id.is_some()),
+            (
+                "token_endpoint_auth_method",
+                self.token_endpoint_auth_method.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, sent)| sent.then_some(name))
+        .collect()
+    }
+}
+
 /// One scope with its context as sent (`context_params.org` / `envId`).
 #[derive(Debug, Clone)]
 pub struct ScopeInput {
@@ -118,7 +144,22 @@ impl Keyhouse {
             shown = chosen.clone();
         }
         self.apply_input(&mut app, &input, &tree).await?;
-        self.store.insert_app(&app, &[]).await.map_err(name_clash)?;
+        let grants: Vec<&str> = app.grant_types.iter().map(|g| g.as_str()).collect();
+        let event = self
+            .change_event(
+                &actor,
+                principal,
+                org,
+                "connected_app.created",
+                "connected_app",
+                &app.client_id,
+            )
+            .with("name", app.name.as_str())
+            .with("grantTypes", grants);
+        self.store
+            .insert_app(&app, &[], &[event])
+            .await
+            .map_err(name_clash)?;
         Ok((app, shown))
     }
 
@@ -166,7 +207,7 @@ impl Keyhouse {
         input: AppInput,
         reset_secret: bool,
     ) -> CoreResult<(ConnectedApp, Option<String>)> {
-        let (_, tree, mut app) = self.managed_app(principal, org, client_id).await?;
+        let (actor, tree, mut app) = self.managed_app(principal, org, client_id).await?;
         let now = self.clock.now();
         let mut shown = None;
         match (reset_secret, &input.client_secret) {
@@ -199,7 +240,32 @@ impl Keyhouse {
         let was_enabled = app.enabled;
         self.apply_input(&mut app, &input, &tree).await?;
         app.updated_at = now;
-        self.store.update_app(&app).await.map_err(name_clash)?;
+        let event = |action: &str| {
+            self.change_event(
+                &actor,
+                principal,
+                app.org_id,
+                action,
+                "connected_app",
+                &app.client_id,
+            )
+        };
+        let mut events = Vec::new();
+        let fields = input.sent_fields();
+        if !fields.is_empty() {
+            events.push(
+                event("connected_app.updated")
+                    .with("fields", fields)
+                    .with("enabled", app.enabled),
+            );
+        }
+        if new_secret {
+            events.push(event("connected_app.secret_reset").with("generated", reset_secret));
+        }
+        self.store
+            .update_app(&app, &events)
+            .await
+            .map_err(name_clash)?;
         if new_secret || (was_enabled && !app.enabled) {
             self.store.delete_tokens_of_app(&app.client_id).await?;
             self.forget_app(&app.client_id);
@@ -216,8 +282,18 @@ impl Keyhouse {
         org: Option<OrgId>,
         client_id: &str,
     ) -> CoreResult<()> {
-        let (_, _, app) = self.managed_app(principal, org, client_id).await?;
-        self.store.delete_app(&app.client_id).await?;
+        let (actor, _, app) = self.managed_app(principal, org, client_id).await?;
+        let event = self
+            .change_event(
+                &actor,
+                principal,
+                app.org_id,
+                "connected_app.deleted",
+                "connected_app",
+                &app.client_id,
+            )
+            .with("name", app.name.as_str());
+        self.store.delete_app(&app.client_id, &[event]).await?;
         self.forget_app(&app.client_id);
         Ok(())
     }
@@ -276,7 +352,35 @@ impl Keyhouse {
                 "An app can hold at most {SCOPES_PER_APP_MAX} scopes"
             )));
         }
-        self.store.replace_app_scopes(&app.client_id, &next).await?;
+        let listed: Vec<serde_json::Value> = next
+            .iter()
+            .map(|g| {
+                serde_json::json!({
+                    "scope": g.scope,
+                    "org": g.org.map(|o| o.to_string()),
+                    "envId": g.env.map(|e| e.to_string()),
+                })
+            })
+            .collect();
+        let mode = match mode {
+            ScopeUpdate::Replace => "replace",
+            ScopeUpdate::Add => "add",
+            ScopeUpdate::Remove => "remove",
+        };
+        let event = self
+            .change_event(
+                &actor,
+                principal,
+                app.org_id,
+                "connected_app.scopes_changed",
+                "connected_app",
+                &app.client_id,
+            )
+            .with("mode", mode)
+            .with("scopes", listed);
+        self.store
+            .replace_app_scopes(&app.client_id, &next, &[event])
+            .await?;
         self.apps.invalidate(&app.client_id);
         Ok(())
     }

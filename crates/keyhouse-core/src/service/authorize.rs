@@ -101,6 +101,31 @@ impl Keyhouse {
         Ok(user.map(|u| (session, u)))
     }
 
+    /// The signed-in person behind a browser session, as the [`super::Principal`]
+    /// the API handlers pass to the service: the web console acts with exactly
+    /// the user's own rights (no app, no delegated scopes), so every permission
+    /// check is the one the REST API makes. `None` without a live session.
+    pub async fn browser_principal(
+        &self,
+        cookie: &str,
+        source: Option<IpAddr>,
+    ) -> CoreResult<Option<(super::Principal, User)>> {
+        let Some((session, user)) = self.browser_user(cookie).await? else {
+            return Ok(None);
+        };
+        let principal = super::Principal {
+            token: None,
+            user_id: Some(user.id),
+            client_id: None,
+            org_id: user.org_id,
+            issued_at: session.created_at,
+            expires_at: session.expires_at,
+            scope: None,
+            source,
+        };
+        Ok(Some((principal, user)))
+    }
+
     /// Ends a browser session.
     pub async fn browser_sign_out(&self, cookie: &str) -> CoreResult<()> {
         if cookie.is_empty() || cookie.len() > TOKEN_MAX_LEN {

@@ -4,6 +4,7 @@ use super::bootstrap::new_environment;
 use super::{Keyhouse, Principal};
 use crate::access::environment::{parse_env_name, EnvType};
 use crate::access::{Action, Actor, Environment};
+use crate::audit::AuditEvent;
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{EnvId, OrgId};
 use crate::store::Page;
@@ -86,7 +87,8 @@ impl Keyhouse {
         org: OrgId,
         new: NewEnvironment,
     ) -> CoreResult<Environment> {
-        self.authorize(principal, org, Action::CreateEnvironment)
+        let (actor, _, _) = self
+            .authorize(principal, org, Action::CreateEnvironment)
             .await?;
         let name = parse_env_name(&new.name)?;
         let env_type = match new.env_type.as_deref() {
@@ -96,7 +98,10 @@ impl Keyhouse {
         };
         check_production_flag(env_type, new.is_production)?;
         let env = new_environment(org, &name, env_type, self.clock.now());
-        self.store.insert_environment(&env).await?;
+        let event = self
+            .env_event(&actor, principal, &env, "environment.created")
+            .with("type", env.env_type.as_str());
+        self.store.insert_environment(&env, &[event]).await?;
         self.directory.clear();
         Ok(env)
     }
@@ -109,7 +114,8 @@ impl Keyhouse {
         env: EnvId,
         update: EnvUpdate,
     ) -> CoreResult<Environment> {
-        self.authorize(principal, org, Action::EditEnvironment(env))
+        let (actor, _, _) = self
+            .authorize(principal, org, Action::EditEnvironment(env))
             .await?;
         let mut current = self.env_in_org(org, env).await?;
         if let Some(raw) = update.env_type.as_deref() {
@@ -121,9 +127,12 @@ impl Keyhouse {
         }
         check_production_flag(current.env_type, update.is_production)?;
         if let Some(name) = update.name {
-            current.name = parse_env_name(&name)?;
+            let before = std::mem::replace(&mut current.name, parse_env_name(&name)?);
             current.updated_at = self.clock.now();
-            self.store.update_environment(&current).await?;
+            let event = self
+                .env_event(&actor, principal, &current, "environment.updated")
+                .with("previousName", before);
+            self.store.update_environment(&current, &[event]).await?;
             self.directory.clear();
         }
         Ok(current)
@@ -137,17 +146,38 @@ impl Keyhouse {
         org: OrgId,
         env: EnvId,
     ) -> CoreResult<()> {
-        self.authorize(principal, org, Action::EditEnvironment(env))
+        let (actor, _, _) = self
+            .authorize(principal, org, Action::EditEnvironment(env))
             .await?;
-        self.env_in_org(org, env).await?;
+        let gone = self.env_in_org(org, env).await?;
         if self.store.list_environments(org, 0, 1).await?.total <= 1 {
             return Err(CoreError::Validation(
                 "An organization must keep at least one environment".to_owned(),
             ));
         }
-        self.store.delete_environment(env).await?;
+        let event = self.env_event(&actor, principal, &gone, "environment.deleted");
+        self.store.delete_environment(env, &[event]).await?;
         self.directory.clear();
         Ok(())
+    }
+
+    /// An audit event about `env`, in its organization's log, naming it.
+    fn env_event(
+        &self,
+        actor: &Actor,
+        principal: &Principal,
+        env: &Environment,
+        action: &str,
+    ) -> AuditEvent {
+        self.change_event(
+            actor,
+            principal,
+            env.org_id,
+            action,
+            "environment",
+            env.id.to_string(),
+        )
+        .with("name", env.name.as_str())
     }
 
     async fn env_in_org(&self, org: OrgId, env: EnvId) -> CoreResult<Environment> {

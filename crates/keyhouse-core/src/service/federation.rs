@@ -5,23 +5,17 @@
 
 use std::net::IpAddr;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-
 use super::{Keyhouse, NewBrowserSession, Principal};
 use crate::access::organization::Organization;
 use crate::access::user::{parse_profile_field, parse_username, username_key};
 use crate::access::{Action, Actor, Membership, Role, User};
 use crate::audit::AuditEvent;
 use crate::authn::browser::BrowserSession;
-use crate::authn::token::{mint, TokenHash, TOKEN_MAX_LEN};
+use crate::authn::token::mint;
 use crate::error::{CoreError, CoreResult};
 use crate::federation::{
-    parse_login_domain, FederationFailure, FederationState, IdentityProvider, ProviderId,
-    ProviderInput, ProviderLink, UpstreamAuthRequest, UpstreamCodeExchange, UpstreamOidc,
-    VerifiedClaims, CALLBACK_PATH, FEDERATION_STATE_LIFETIME_MS,
+    parse_login_domain, FederationFailure, IdentityProvider, ProviderId, ProviderInput,
+    ProviderLink, VerifiedClaims, CALLBACK_PATH,
 };
 use crate::ids::{OrgId, UserId};
 use crate::store::StoreError;
@@ -92,8 +86,15 @@ fn not_found() -> CoreError {
     CoreError::NotFound("This resource does not exist".to_owned())
 }
 
+/// Whether a sign-in page can start a sign-in through `provider` (a SAML
+/// provider needs an SSO URL for SP-initiated sign-in).
+fn offered(provider: &IdentityProvider) -> bool {
+    provider.saml().is_none_or(|s| s.sso_url.is_some())
+}
+
 fn link(provider: IdentityProvider) -> ProviderLink {
     ProviderLink {
+        start_path: crate::federation::start_path(&provider),
         id: provider.id,
         name: provider.name,
     }
@@ -120,11 +121,6 @@ fn change_event(
     event
 }
 
-/// The S256 PKCE challenge of a verifier (RFC 7636 §4.2).
-fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 fn cut(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
@@ -139,7 +135,7 @@ struct ClaimedProfile {
 
 impl ClaimedProfile {
     fn of(provider: &IdentityProvider, claims: &VerifiedClaims) -> Self {
-        let mapping = &provider.oidc().claims;
+        let mapping = provider.claims();
         let field = |name: &str, claim: &str| {
             claims
                 .text(claim)
@@ -170,6 +166,26 @@ impl ClaimedProfile {
         updated.updated_at = now;
         Some(updated)
     }
+}
+
+/// `federation.login`: who signed in through which provider.
+pub(super) fn federation_login_event(
+    provider: &IdentityProvider,
+    user: &User,
+    claims: &VerifiedClaims,
+    provisioned: bool,
+    now: Timestamp,
+    source: Option<IpAddr>,
+) -> AuditEvent {
+    AuditEvent::new(now, "federation.login", "user")
+        .org(provider.org_id)
+        .user(user.id)
+        .object(user.id.to_string())
+        .source(source)
+        .with("provider_id", provider.id.to_string())
+        .with("protocol", provider.protocol.wire_name())
+        .with("subject", claims.subject.clone())
+        .with("provisioned", provisioned)
 }
 
 impl Keyhouse {
@@ -328,6 +344,7 @@ impl Keyhouse {
             .list_identity_providers_in_tree(root)
             .await?
             .into_iter()
+            .filter(offered)
             .map(link)
             .collect())
     }
@@ -335,6 +352,21 @@ impl Keyhouse {
     /// `GET /accounts/login/{orgDomain}`: the organization's name and its
     /// providers (with those of its business groups); `None` for an unknown domain.
     pub async fn login_domain_page(&self, domain: &str) -> CoreResult<Option<LoginDomainPage>> {
+        let Some((org, providers)) = self.providers_of_domain(domain).await? else {
+            return Ok(None);
+        };
+        Ok(Some(LoginDomainPage {
+            org_name: org.name,
+            providers: providers.into_iter().filter(offered).map(link).collect(),
+        }))
+    }
+
+    /// The organization with login domain `domain`, and the providers of it
+    /// and its business groups; `None` for an unknown domain.
+    pub(super) async fn providers_of_domain(
+        &self,
+        domain: &str,
+    ) -> CoreResult<Option<(Organization, Vec<IdentityProvider>)>> {
         let Ok(domain) = parse_login_domain(domain) else {
             return Ok(None);
         };
@@ -349,201 +381,8 @@ impl Keyhouse {
             .await?
             .into_iter()
             .filter(|p| p.org_id == org.id || below.contains(&p.org_id))
-            .map(link)
             .collect();
-        Ok(Some(LoginDomainPage {
-            org_name: org.name,
-            providers,
-        }))
-    }
-
-    /// `GET /accounts/login/oidc/{providerId}/start`: remembers a new pending
-    /// sign-in (state, nonce, PKCE verifier, the request to resume, bound to
-    /// this browser) and returns the upstream URL to send the browser to.
-    pub async fn federation_start(
-        &self,
-        upstream: &dyn UpstreamOidc,
-        provider_id: &str,
-        request: &str,
-        source: Option<IpAddr>,
-    ) -> CoreResult<Result<FederationStart, FederationFailure>> {
-        if request.len() > REQUEST_MAX_BYTES {
-            return Err(CoreError::Validation(
-                "The authorization request is too long".to_owned(),
-            ));
-        }
-        let Ok(id) = ProviderId::parse(provider_id) else {
-            return Ok(Err(FederationFailure::UnknownProvider));
-        };
-        let Some(provider) = self.store.find_identity_provider(id).await? else {
-            return Ok(Err(FederationFailure::UnknownProvider));
-        };
-        let now = self.clock.now();
-        // Abandoned sign-ins go here rather than in a background job.
-        self.store.purge_expired_federation_states(now).await?;
-        let (state, nonce, verifier, binding) = (mint(), mint(), mint(), mint());
-        let redirect_uri = self.federation_callback_url();
-        let challenge = pkce_challenge(&verifier.secret);
-        let url = upstream
-            .authorization_url(
-                provider.oidc(),
-                UpstreamAuthRequest {
-                    redirect_uri: &redirect_uri,
-                    state: &state.secret,
-                    nonce: &nonce.secret,
-                    pkce_challenge: &challenge,
-                },
-            )
-            .await;
-        let url = match url {
-            Ok(url) => url,
-            Err(err) => {
-                let failure = FederationFailure::UpstreamFailed;
-                self.federation_failed(&provider, &failure, Some(&err.to_string()), source)
-                    .await?;
-                return Ok(Err(failure));
-            }
-        };
-        let record = FederationState {
-            state_hash: state.hash,
-            provider_id: provider.id,
-            binding_hash: binding.hash,
-            nonce: nonce.secret,
-            pkce_verifier: verifier.secret,
-            request: request.to_owned(),
-            created_at: now,
-            expires_at: Timestamp(now.0 + FEDERATION_STATE_LIFETIME_MS),
-        };
-        self.store.insert_federation_state(&record).await?;
-        Ok(Ok(FederationStart {
-            redirect: url,
-            binding_cookie: binding.secret,
-            max_age_secs: FEDERATION_STATE_LIFETIME_MS / 1000,
-        }))
-    }
-
-    /// `GET /accounts/login/oidc/callback`: consumes the pending sign-in (once),
-    /// checks it belongs to this browser, exchanges the code, validates the ID
-    /// token, and signs the person in (provisioning them on first visit).
-    pub async fn federation_finish(
-        &self,
-        upstream: &dyn UpstreamOidc,
-        callback: FederationCallback<'_>,
-        source: Option<IpAddr>,
-    ) -> CoreResult<Result<FederatedSignIn, FederationFailure>> {
-        let Some(state) = callback
-            .state
-            .filter(|s| !s.is_empty() && s.len() <= TOKEN_MAX_LEN)
-        else {
-            return Ok(Err(FederationFailure::InvalidState));
-        };
-        // Unknown states are not audited: anybody can send one, and each
-        // would cost a write.
-        let Some(pending) = self
-            .store
-            .consume_federation_state(&TokenHash::of(state))
-            .await?
-        else {
-            return Ok(Err(FederationFailure::InvalidState));
-        };
-        let Some(provider) = self
-            .store
-            .find_identity_provider(pending.provider_id)
-            .await?
-        else {
-            return Ok(Err(FederationFailure::UnknownProvider));
-        };
-        match self
-            .finish_pending(upstream, &provider, &pending, callback, source)
-            .await?
-        {
-            Ok(session) => Ok(Ok(FederatedSignIn {
-                session,
-                request: pending.request,
-            })),
-            Err((failure, detail)) => {
-                self.federation_failed(&provider, &failure, detail.as_deref(), source)
-                    .await?;
-                Ok(Err(failure))
-            }
-        }
-    }
-
-    /// The checks and the sign-in after a pending sign-in was consumed; a
-    /// failure comes with a detail for the audit log.
-    async fn finish_pending(
-        &self,
-        upstream: &dyn UpstreamOidc,
-        provider: &IdentityProvider,
-        pending: &FederationState,
-        callback: FederationCallback<'_>,
-        source: Option<IpAddr>,
-    ) -> CoreResult<Result<NewBrowserSession, (FederationFailure, Option<String>)>> {
-        let now = self.clock.now();
-        if pending.expires_at <= now {
-            return Ok(Err((
-                FederationFailure::InvalidState,
-                Some("expired".to_owned()),
-            )));
-        }
-        let bound = callback
-            .binding_cookie
-            .filter(|c| !c.is_empty() && c.len() <= TOKEN_MAX_LEN)
-            .is_some_and(|c| bool::from(TokenHash::of(c).0.ct_eq(&pending.binding_hash.0)));
-        if !bound {
-            return Ok(Err((
-                FederationFailure::InvalidState,
-                Some("started in another browser".to_owned()),
-            )));
-        }
-        let settings = provider.oidc();
-        // RFC 9207: an `iss` that names another issuer is a mix-up attack.
-        if callback.iss.is_some_and(|iss| iss != settings.issuer) {
-            return Ok(Err((
-                FederationFailure::UpstreamFailed,
-                Some("iss parameter names another issuer".to_owned()),
-            )));
-        }
-        if let Some(error) = callback.error {
-            let code: String = error
-                .chars()
-                .filter(|c| c.is_ascii_graphic())
-                .take(64)
-                .collect();
-            return Ok(Err((FederationFailure::UpstreamRefused(code), None)));
-        }
-        let Some(code) = callback.code.filter(|c| !c.is_empty()) else {
-            return Ok(Err((
-                FederationFailure::UpstreamFailed,
-                Some("no code".to_owned()),
-            )));
-        };
-        let redirect_uri = self.federation_callback_url();
-        let exchanged = upstream
-            .exchange_code(
-                settings,
-                provider.secret.as_ref(),
-                UpstreamCodeExchange {
-                    redirect_uri: &redirect_uri,
-                    code,
-                    pkce_verifier: &pending.pkce_verifier,
-                    nonce: &pending.nonce,
-                },
-            )
-            .await;
-        let claims = match exchanged {
-            Ok(claims) => claims,
-            Err(err) => {
-                return Ok(Err((
-                    FederationFailure::UpstreamFailed,
-                    Some(err.to_string()),
-                )))
-            }
-        };
-        Ok(self
-            .federated_sign_in(provider, &claims, source)
-            .await?
-            .map_err(|f| (f, None)))
+        Ok(Some((org, providers)))
     }
 
     /// Signs in the person an upstream vouched for: the user linked to
@@ -557,26 +396,11 @@ impl Keyhouse {
         claims: &VerifiedClaims,
         source: Option<IpAddr>,
     ) -> CoreResult<Result<NewBrowserSession, FederationFailure>> {
-        let subject = claims.subject.as_str();
-        if subject.is_empty() || subject.chars().count() > SUBJECT_MAX_CHARS {
-            return Ok(Err(FederationFailure::UpstreamFailed));
-        }
-        let now = self.clock.now();
-        let profile = ClaimedProfile::of(provider, claims);
-        let linked = self.store.find_federated_user(provider.id, subject).await?;
-        let (user, provisioned) = match linked {
-            Some(id) => match self.linked_user(id, &profile, now).await? {
-                Ok(user) => (user, false),
-                Err(failure) => return Ok(Err(failure)),
-            },
-            None => match self
-                .provision(provider, claims, &profile, now, source)
-                .await?
-            {
-                Ok(found) => found,
-                Err(failure) => return Ok(Err(failure)),
-            },
+        let (user, provisioned) = match self.federated_user(provider, claims, source).await? {
+            Ok(found) => found,
+            Err(failure) => return Ok(Err(failure)),
         };
+        let now = self.clock.now();
         let minutes = self.session_minutes(&user).await?;
         let token = mint();
         let session = BrowserSession {
@@ -587,14 +411,8 @@ impl Keyhouse {
             expires_at: now.plus_minutes(minutes),
         };
         self.store.insert_browser_session(&session).await?;
-        let event = AuditEvent::new(now, "federation.login", "user")
-            .org(provider.org_id)
-            .user(user.id)
-            .object(user.id.to_string())
-            .source(source)
-            .with("provider_id", provider.id.to_string())
-            .with("subject", subject)
-            .with("provisioned", provisioned);
+        let event = federation_login_event(provider, &user, claims, provisioned, now, source)
+            .with("via", "browser");
         self.store.insert_audit_events(&[event]).await?;
         self.store.record_login(user.id, now).await?;
         self.directory.forget_user(user.id);
@@ -602,6 +420,35 @@ impl Keyhouse {
             cookie: token.secret,
             max_age_secs: minutes * 60,
         }))
+    }
+
+    /// The user an upstream vouched for: the one linked to (provider, `sub`),
+    /// or a new user of the provider's organization named by the username
+    /// mapping (never an existing user that is not linked: no silent
+    /// takeover), with names and email following the claims. `bool`: newly
+    /// provisioned.
+    pub(super) async fn federated_user(
+        &self,
+        provider: &IdentityProvider,
+        claims: &VerifiedClaims,
+        source: Option<IpAddr>,
+    ) -> CoreResult<Result<(User, bool), FederationFailure>> {
+        let subject = claims.subject.as_str();
+        if subject.is_empty() || subject.chars().count() > SUBJECT_MAX_CHARS {
+            return Ok(Err(FederationFailure::UpstreamFailed));
+        }
+        let now = self.clock.now();
+        let profile = ClaimedProfile::of(provider, claims);
+        match self.store.find_federated_user(provider.id, subject).await? {
+            Some(id) => Ok(self
+                .linked_user(id, &profile, now)
+                .await?
+                .map(|user| (user, false))),
+            None => {
+                self.provision(provider, claims, &profile, now, source)
+                    .await
+            }
+        }
     }
 
     /// The user already linked to the upstream identity, with the profile
@@ -640,7 +487,7 @@ impl Keyhouse {
     ) -> CoreResult<Result<(User, bool), FederationFailure>> {
         let subject = claims.subject.as_str();
         let wanted = claims
-            .text(&provider.oidc().claims.username)
+            .text(&provider.claims().username)
             .unwrap_or_else(|| subject.to_owned());
         let Ok(username) = parse_username(&wanted) else {
             return Ok(Err(FederationFailure::InvalidUsername(wanted)));
@@ -711,7 +558,7 @@ impl Keyhouse {
     }
 
     /// Records a refused federated sign-in (`federation.failed`).
-    async fn federation_failed(
+    pub(super) async fn federation_failed(
         &self,
         provider: &IdentityProvider,
         failure: &FederationFailure,

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use super::Keyhouse;
 use crate::access::user::{username_key, PASSWORD_MAX_CHARS, USERNAME_MAX_CHARS};
 use crate::access::User;
+use crate::audit::AuditEvent;
 use crate::authn::token::{mint, AccessTokenRecord, TokenHash, TOKEN_MAX_LEN};
 use crate::error::{CoreError, CoreResult};
 use crate::ids::{OrgId, UserId};
@@ -25,6 +26,20 @@ pub struct Principal {
     /// Scopes granted to an app acting for the user (space-separated); `None`
     /// for a plain login and for an app's own token.
     pub scope: Option<String>,
+    /// The address the request came from, when known: recorded as the
+    /// `sourceAddress` of the audit events the request causes.
+    pub source: Option<IpAddr>,
+}
+
+/// The `user.login` audit event of `POST /accounts/login` (success unless
+/// marked failed), in the user's organization.
+fn login_event(at: Timestamp, user: &User, source: Option<IpAddr>) -> AuditEvent {
+    AuditEvent::new(at, "user.login", "user")
+        .org(user.org_id)
+        .user(user.id)
+        .object(user.id.to_string())
+        .source(source)
+        .with("username", user.username.as_str())
 }
 
 /// What a successful login or grant hands back: the token string, shown once.
@@ -39,22 +54,52 @@ impl Keyhouse {
     /// give [`CoreError::InvalidCredentials`] after the same Argon2id work;
     /// failures are throttled per username and per source address. A user
     /// with MFA is refused after the password check (Anypoint: the login API
-    /// cannot ask for a code) with [`super::MFA_LOGIN_REFUSAL`].
+    /// cannot ask for a code) with [`super::MFA_LOGIN_REFUSAL`]. Each outcome
+    /// for a known user is audited as `user.login` (an unknown username has
+    /// no organization to record it in, and is only logged).
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         source: Option<IpAddr>,
     ) -> CoreResult<IssuedToken> {
-        let user = self.check_password(username, password, source).await?;
+        let user = match self.check_password(username, password, source).await {
+            Ok(user) => user,
+            Err(CoreError::InvalidCredentials) => {
+                if let Some(user) = self.login_subject(username).await? {
+                    let event = login_event(self.clock.now(), &user, source)
+                        .failed()
+                        .with("reason", "invalid_credentials");
+                    self.store.insert_audit_events(&[event]).await?;
+                }
+                return Err(CoreError::InvalidCredentials);
+            }
+            Err(other) => return Err(other),
+        };
         if !self
             .password_only_allowed(&user, "api_login", source)
             .await?
         {
+            let event = login_event(self.clock.now(), &user, source)
+                .failed()
+                .with("reason", "mfa_required");
+            self.store.insert_audit_events(&[event]).await?;
             return Err(CoreError::Forbidden(super::MFA_LOGIN_REFUSAL.to_owned()));
         }
+        let issued = self.issue_login_token(&user).await?;
+        // After the token is durable: a success is never recorded for a token
+        // that was not issued.
+        let event = login_event(self.clock.now(), &user, source);
+        self.store.insert_audit_events(&[event]).await?;
+        Ok(issued)
+    }
+
+    /// A user's API token, as `POST /accounts/login` hands it out (also after
+    /// a SAML `receive-id`): opaque, org session timeout, durable before it
+    /// is returned.
+    pub(crate) async fn issue_login_token(&self, user: &User) -> CoreResult<IssuedToken> {
         let now = self.clock.now();
-        let lifetime = self.session_minutes(&user).await?;
+        let lifetime = self.session_minutes(user).await?;
         let token = mint();
         let record = AccessTokenRecord {
             hash: token.hash,
@@ -73,6 +118,17 @@ impl Keyhouse {
             access_token: token.secret,
             expires_in_secs: lifetime * 60,
         })
+    }
+
+    /// The user a refused login named, if the username exists (for the audit log).
+    async fn login_subject(&self, username: &str) -> CoreResult<Option<User>> {
+        if username.chars().count() > USERNAME_MAX_CHARS {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .find_user_by_username_key(&username_key(username))
+            .await?)
     }
 
     /// The organization's session timeout for a user, in minutes (Anypoint
@@ -165,6 +221,7 @@ impl Keyhouse {
             issued_at: record.created_at,
             expires_at: record.expires_at,
             scope: record.scope,
+            source: None,
         })
     }
 
@@ -212,6 +269,7 @@ impl Keyhouse {
             issued_at: self.clock.now(),
             expires_at: self.clock.now(),
             scope: None,
+            source,
         })
     }
 

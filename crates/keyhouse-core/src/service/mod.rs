@@ -3,12 +3,15 @@
 
 mod app_cache;
 mod apps;
+mod audit;
 mod authorize;
 mod bootstrap;
 mod consents;
 mod directory;
 mod environments;
 mod federation;
+mod federation_oidc;
+mod federation_saml;
 mod login;
 mod mfa;
 mod mfa_cache;
@@ -21,11 +24,13 @@ use std::sync::Arc;
 
 pub use app_cache::CachedApp;
 pub use apps::{AppInput, ScopeInput, ScopeUpdate};
+pub use audit::{AuditQueryInput, AuditResults, AUDIT_RETENTION_DAYS};
 pub use authorize::NewBrowserSession;
 pub use bootstrap::{AdminCredentials, BootstrapOutcome, NewRootOrganization, NewUser};
 pub use consents::AuthorizedApp;
 pub use environments::{EnvUpdate, NewEnvironment};
 pub use federation::{FederatedSignIn, FederationCallback, FederationStart, LoginDomainPage};
+pub use federation_saml::{SamlPost, ServiceProviderInfo, SAML_ACS_PATH, SAML_METADATA_PATH};
 pub use login::{IssuedToken, Principal};
 pub use mfa::{
     BrowserSignIn, Enrolled, Enrollment, MfaVisitor, MFA_GRANT_REFUSAL, MFA_LOGIN_REFUSAL,
@@ -64,6 +69,8 @@ pub struct CoreSettings {
     pub issuer: String,
     /// Lifetime of refresh tokens, from the original grant.
     pub refresh_token_days: i64,
+    /// Days audit events are kept before the purger deletes them.
+    pub audit_retention_days: i64,
 }
 
 impl CoreSettings {
@@ -73,6 +80,7 @@ impl CoreSettings {
             password_policy: PasswordPolicy::default(),
             issuer: issuer.trim_end_matches('/').to_owned(),
             refresh_token_days: REFRESH_TOKEN_DAYS,
+            audit_retention_days: AUDIT_RETENTION_DAYS,
         }
     }
 
@@ -180,6 +188,22 @@ impl Keyhouse {
         let grants = self.store.purge_expired_grants(now).await?;
         let mfa = self.store.purge_expired_mfa_challenges(now).await?;
         Ok(tokens + grants + mfa)
+    }
+
+    /// The figures `/metrics` exports (issue 7): session-table lookups, live
+    /// tokens and group-commit batches. Cheap enough for every scrape.
+    pub fn metrics(&self) -> crate::metrics::CoreMetrics {
+        let (session_hits, session_misses) = self.sessions.lookups();
+        let writer = self.token_writer.metrics();
+        crate::metrics::CoreMetrics {
+            session_hits,
+            session_misses,
+            live_tokens: self.sessions.len() as u64,
+            token_batches: writer.batch_sizes.snapshot(),
+            failed_token_batches: writer
+                .failed_batches
+                .load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// The settings the service runs with.

@@ -179,6 +179,9 @@ impl Keyhouse {
             "request_uri_parameter_supported": false,
             "claims_parameter_supported": false,
             "authorization_response_iss_parameter_supported": true,
+            // RFC 8414 §2: where developers find how to use this server (the
+            // OpenAPI document of every endpoint, issue 7).
+            "service_documentation": format!("{base}/openapi.json"),
         })
     }
 }

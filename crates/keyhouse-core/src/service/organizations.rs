@@ -136,7 +136,20 @@ impl Keyhouse {
             new_environment(id, "Sandbox", EnvType::Sandbox, now),
             new_environment(id, "Design", EnvType::Design, Timestamp(now.0 + 1)),
         ];
-        self.store.insert_business_group(&org, &envs).await?;
+        let event = self
+            .change_event(
+                &actor,
+                principal,
+                parent.id,
+                "organization.created",
+                "organization",
+                id.to_string(),
+            )
+            .with("name", org.name.as_str())
+            .with("parentId", parent.id.to_string());
+        self.store
+            .insert_business_group_audited(&org, &envs, &[event])
+            .await?;
         self.directory.clear();
         let mut orgs: Vec<Organization> = tree.all_in_order().into_iter().cloned().collect();
         orgs.push(org.clone());
@@ -150,9 +163,19 @@ impl Keyhouse {
         id: OrgId,
         update: OrgUpdate,
     ) -> CoreResult<OrgDetails> {
-        let (_, tree, mut org) = self
+        let (actor, tree, mut org) = self
             .authorize(principal, id, Action::EditOrganization)
             .await?;
+        let fields: Vec<&str> = [
+            ("name", update.name.is_some()),
+            ("ownerId", update.owner_id.is_some()),
+            ("sessionTimeout", update.session_timeout.is_some()),
+            ("entitlements", update.entitlements.is_some()),
+            ("properties", update.properties.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, sent)| sent.then_some(name))
+        .collect();
         if let Some(parent) = update.parent_id {
             if Some(parent) != org.parent_id {
                 return Err(CoreError::Validation(
@@ -176,27 +199,50 @@ impl Keyhouse {
             org.properties = parse_json_object("properties", v)?;
         }
         org.updated_at = self.clock.now();
-        self.store.update_organization(&org).await?;
+        let event = self
+            .change_event(
+                &actor,
+                principal,
+                id,
+                "organization.updated",
+                "organization",
+                id.to_string(),
+            )
+            .with("name", org.name.as_str())
+            .with("fields", fields);
+        self.store.update_organization(&org, &[event]).await?;
         self.directory.clear();
         self.details(&tree, org).await
     }
 
     /// `DELETE /accounts/api/organizations/{id}`: business groups without children only.
     pub async fn delete_organization(&self, principal: &Principal, id: OrgId) -> CoreResult<()> {
-        let (_, tree, org) = self
+        let (actor, tree, org) = self
             .authorize(principal, id, Action::DeleteOrganization)
             .await?;
-        if org.is_root() {
+        let Some(parent) = org.parent_id else {
             return Err(CoreError::Validation(
                 "The root organization cannot be deleted".to_owned(),
             ));
-        }
+        };
         if !tree.children(id).is_empty() {
             return Err(CoreError::Validation(
                 "Delete the business groups under this one first".to_owned(),
             ));
         }
-        self.store.delete_organization(id).await?;
+        // Recorded in the parent's log: the group's own log cannot be queried
+        // once the group is gone.
+        let event = self
+            .change_event(
+                &actor,
+                principal,
+                parent,
+                "organization.deleted",
+                "organization",
+                id.to_string(),
+            )
+            .with("name", org.name.as_str());
+        self.store.delete_organization(id, &[event]).await?;
         self.directory.clear();
         Ok(())
     }

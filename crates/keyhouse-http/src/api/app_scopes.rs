@@ -15,13 +15,15 @@ use crate::extract::{ApiPath, Authenticated, JsonBody, Paging};
 use crate::{wire, AppState};
 
 /// `{"scopes": [{"scope": "…", "context_params": {"org": "…", "envId": "…"}}]}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ScopesInput)]
 pub struct ScopesBody {
     scopes: Vec<ScopeItem>,
 }
 
 /// One scope as sent.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ScopeInput)]
 pub struct ScopeItem {
     scope: String,
     #[serde(default)]
@@ -29,10 +31,13 @@ pub struct ScopeItem {
 }
 
 /// Anypoint's context keys are literally `org` and `envId`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = ScopeContextInput)]
 pub struct ContextParams {
+    #[schema(format = Uuid)]
     org: Option<String>,
     #[serde(rename = "envId")]
+    #[schema(format = Uuid)]
     env_id: Option<String>,
 }
 
@@ -62,6 +67,21 @@ impl ScopesBody {
 }
 
 /// Lists the app's scopes → `{"data": [...], "total": N}`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications/{client_id}/scopes",
+    tag = "connected-apps",
+    operation_id = "listAppScopes",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("client_id" = String, Path, description = "Connected app client id"), crate::extract::Paging),
+    responses(
+        (status = 200, description = "The app's scopes", body = crate::openapi::schemas::ScopeGrantList),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -103,6 +123,23 @@ async fn update(
 }
 
 /// PUT: the scopes become exactly these → 204.
+#[utoipa::path(
+    put,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications/{client_id}/scopes",
+    tag = "connected-apps",
+    operation_id = "replaceAppScopes",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("client_id" = String, Path, description = "Connected app client id")),
+    request_body(content = ScopesBody, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The scopes become exactly these"),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn replace(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -113,6 +150,23 @@ pub async fn replace(
 }
 
 /// PATCH: adds these scopes → 204.
+#[utoipa::path(
+    patch,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications/{client_id}/scopes",
+    tag = "connected-apps",
+    operation_id = "addAppScopes",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("client_id" = String, Path, description = "Connected app client id")),
+    request_body(content = ScopesBody, content_type = "application/json"),
+    responses(
+        (status = 204, description = "These scopes are added"),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn add(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -123,6 +177,23 @@ pub async fn add(
 }
 
 /// DELETE: removes these scopes → 204.
+#[utoipa::path(
+    delete,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications/{client_id}/scopes",
+    tag = "connected-apps",
+    operation_id = "removeAppScopes",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("client_id" = String, Path, description = "Connected app client id")),
+    request_body(content = ScopesBody, content_type = "application/json"),
+    responses(
+        (status = 204, description = "These scopes are removed (at once from live tokens too)"),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn remove(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,

@@ -36,6 +36,17 @@ fn envelope(apps: &[AuthorizedApp], with_user: bool) -> Json<Value> {
 }
 
 /// `GET /accounts/api/users/me/authorizations`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/users/me/authorizations",
+    tag = "authorizations",
+    operation_id = "listMyAuthorizations",
+    responses(
+        (status = 200, description = "Apps the caller authorized", body = crate::openapi::schemas::AuthorizationList),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn mine(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -45,6 +56,19 @@ pub async fn mine(
 }
 
 /// `DELETE /accounts/api/users/me/authorizations/{clientId}` → 204.
+#[utoipa::path(
+    delete,
+    path = "/accounts/api/users/me/authorizations/{client_id}",
+    tag = "authorizations",
+    operation_id = "revokeMyAuthorization",
+    params(("client_id" = String, Path, description = "Connected app client id")),
+    responses(
+        (status = 204, description = "Revoked: the app's tokens for the caller stop working"),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn revoke_mine(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,
@@ -59,6 +83,21 @@ pub async fn revoke_mine(
 }
 
 /// `GET /accounts/api/organizations/{orgId}/connectedApplications/{clientId}/grants`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications/{client_id}/grants",
+    tag = "connected-apps",
+    operation_id = "listAppGrants",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("client_id" = String, Path, description = "Connected app client id")),
+    responses(
+        (status = 200, description = "Users who authorized the app", body = crate::openapi::schemas::AuthorizationList),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn of_app(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -73,6 +112,21 @@ pub async fn of_app(
 }
 
 /// `DELETE …/connectedApplications/{clientId}/grants` → 204: every user's grant revoked.
+#[utoipa::path(
+    delete,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications/{client_id}/grants",
+    tag = "connected-apps",
+    operation_id = "revokeAppGrants",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("client_id" = String, Path, description = "Connected app client id")),
+    responses(
+        (status = 204, description = "Every user's grant revoked"),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn revoke_app(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,

@@ -32,8 +32,9 @@ pub fn path_client(path: &HashMap<String, String>) -> Result<&str, ApiError> {
 
 /// Create/patch body (Anypoint field names). `client_uri`/`policy_uri` may be
 /// `null` to clear them, so they are read as raw JSON.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
+#[schema(as = ConnectedAppInput)]
 pub struct AppBody {
     client_name: Option<String>,
     grant_types: Option<Vec<String>>,
@@ -80,9 +81,12 @@ impl AppBody {
 }
 
 /// `GET …/connectedApplications` query.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only the apps of this organization.
+    #[param(format = Uuid)]
     org_id: Option<String>,
     offset: Option<u64>,
     limit: Option<u64>,
@@ -90,8 +94,9 @@ pub struct ListQuery {
 }
 
 /// `PATCH …?resetSecret=true`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct PatchQuery {
     reset_secret: Option<bool>,
 }
@@ -102,6 +107,24 @@ fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Re
 }
 
 /// Creates an app → 201 with `client_id` and `client_secret` (shown this once).
+#[utoipa::path(
+    post,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications",
+    tag = "connected-apps",
+    operation_id = "createConnectedApp",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id")),
+    request_body(content = AppBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `client_secret` is shown this once", body = crate::openapi::schemas::ConnectedApp),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+        (status = 409, description = "Conflicts with an existing resource", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -119,6 +142,21 @@ pub async fn create(
 }
 
 /// Lists apps → `{"data": [...], "total": N}` (no secrets).
+#[utoipa::path(
+    get,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications",
+    tag = "connected-apps",
+    operation_id = "listConnectedApps",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ListQuery),
+    responses(
+        (status = 200, description = "The apps (without secrets)", body = crate::openapi::schemas::ConnectedAppList),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -149,6 +187,21 @@ pub async fn list(
 }
 
 /// One app (no secret).
+#[utoipa::path(
+    get,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications/{client_id}",
+    tag = "connected-apps",
+    operation_id = "getConnectedApp",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("client_id" = String, Path, description = "Connected app client id")),
+    responses(
+        (status = 200, description = "The app (without its secret)", body = crate::openapi::schemas::ConnectedApp),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -162,6 +215,24 @@ pub async fn get(
 }
 
 /// Partial update; `?resetSecret=true` answers with the new secret.
+#[utoipa::path(
+    patch,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications/{client_id}",
+    tag = "connected-apps",
+    operation_id = "updateConnectedApp",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("client_id" = String, Path, description = "Connected app client id"), PatchQuery),
+    request_body(content = Option<AppBody>, content_type = "application/json", description = "Fields to change; may be left out with `resetSecret=true`"),
+    responses(
+        (status = 200, description = "Updated; with `resetSecret=true` the new `client_secret`", body = crate::openapi::schemas::ConnectedApp),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+        (status = 409, description = "Conflicts with an existing resource", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn patch(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -189,6 +260,21 @@ pub async fn patch(
 }
 
 /// Deletes an app → 204.
+#[utoipa::path(
+    delete,
+    path = "/accounts/api/organizations/{org_id}/connectedApplications/{client_id}",
+    tag = "connected-apps",
+    operation_id = "deleteConnectedApp",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("client_id" = String, Path, description = "Connected app client id")),
+    responses(
+        (status = 204, description = "Deleted; its tokens stop working"),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,

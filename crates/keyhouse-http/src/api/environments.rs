@@ -14,8 +14,9 @@ use crate::{wire, AppState};
 
 /// Create/update body: `{"name","type","isProduction"}` (extra keys such as
 /// `organizationId`, sent by anypoint-cli-v4, are ignored: the path decides).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = EnvironmentInput)]
 pub struct EnvBody {
     name: Option<String>,
     #[serde(rename = "type")]
@@ -24,6 +25,21 @@ pub struct EnvBody {
 }
 
 /// `GET …/environments` → `{"data":[…],"total":N}`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/organizations/{org_id}/environments",
+    tag = "environments",
+    operation_id = "listEnvironments",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), crate::extract::Paging),
+    responses(
+        (status = 200, description = "The environments", body = crate::openapi::schemas::EnvironmentList),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -44,6 +60,24 @@ pub async fn list(
 }
 
 /// `POST …/environments` → 201 with the environment.
+#[utoipa::path(
+    post,
+    path = "/accounts/api/organizations/{org_id}/environments",
+    tag = "environments",
+    operation_id = "createEnvironment",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id")),
+    request_body(content = EnvBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = crate::openapi::schemas::Environment),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+        (status = 409, description = "Conflicts with an existing resource", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -66,6 +100,21 @@ pub async fn create(
 }
 
 /// `GET …/environments/{envId}`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/organizations/{org_id}/environments/{env_id}",
+    tag = "environments",
+    operation_id = "getEnvironment",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("env_id" = String, Path, format = Uuid, description = "Environment id")),
+    responses(
+        (status = 200, description = "The environment", body = crate::openapi::schemas::Environment),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -79,6 +128,24 @@ pub async fn get(
 }
 
 /// `PUT …/environments/{envId}`: renames → 200 with the environment.
+#[utoipa::path(
+    put,
+    path = "/accounts/api/organizations/{org_id}/environments/{env_id}",
+    tag = "environments",
+    operation_id = "updateEnvironment",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("env_id" = String, Path, format = Uuid, description = "Environment id")),
+    request_body(content = EnvBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Updated", body = crate::openapi::schemas::Environment),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+        (status = 409, description = "Conflicts with an existing resource", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -103,6 +170,21 @@ pub async fn update(
 }
 
 /// `DELETE …/environments/{envId}` → 204.
+#[utoipa::path(
+    delete,
+    path = "/accounts/api/organizations/{org_id}/environments/{env_id}",
+    tag = "environments",
+    operation_id = "deleteEnvironment",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("env_id" = String, Path, format = Uuid, description = "Environment id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,

@@ -10,6 +10,17 @@ use crate::extract::Authenticated;
 use crate::{wire, AppState};
 
 /// `GET /accounts/api/me`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/me",
+    tag = "session",
+    operation_id = "me",
+    responses(
+        (status = 200, description = "The caller, wrapped in `user` (and `client` for app tokens)", body = crate::openapi::schemas::Me),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn me(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -23,6 +34,17 @@ pub async fn me(
 }
 
 /// `GET /accounts/api/users/me`: the same user, not wrapped.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/users/me",
+    tag = "session",
+    operation_id = "usersMe",
+    responses(
+        (status = 200, description = "The caller (not wrapped)", body = crate::openapi::schemas::MeUser),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn users_me(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -32,6 +54,17 @@ pub async fn users_me(
 }
 
 /// `GET /accounts/api/profile`: the canonical "am I signed in" call; the flat user.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/profile",
+    tag = "session",
+    operation_id = "profile",
+    responses(
+        (status = 200, description = "The caller (not wrapped)", body = crate::openapi::schemas::MeUser),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn profile(
     state: State<AppState>,
     principal: Authenticated,

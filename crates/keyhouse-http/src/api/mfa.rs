@@ -15,13 +15,29 @@ use crate::extract::{ApiPath, Authenticated, ClientIp, JsonBody};
 use crate::AppState;
 
 /// `PUT …/mfa` body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = MfaPolicyInput)]
 pub struct PolicyBody {
     mfa_required: Option<bool>,
 }
 
 /// `GET /accounts/api/organizations/{orgId}/mfa` → `{"mfaRequired": bool}`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/organizations/{org_id}/mfa",
+    tag = "mfa",
+    operation_id = "getMfaPolicy",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id")),
+    responses(
+        (status = 200, description = "The policy", body = crate::openapi::schemas::MfaPolicy),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn policy(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -34,6 +50,23 @@ pub async fn policy(
 
 /// `PUT /accounts/api/organizations/{orgId}/mfa` with `{"mfaRequired": bool}`
 /// → 200 with the policy now in force.
+#[utoipa::path(
+    put,
+    path = "/accounts/api/organizations/{org_id}/mfa",
+    tag = "mfa",
+    operation_id = "setMfaPolicy",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id")),
+    request_body(content = PolicyBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The policy now in force", body = crate::openapi::schemas::MfaPolicy),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn set_policy(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,
@@ -55,6 +88,21 @@ pub async fn set_policy(
 /// `DELETE /accounts/api/organizations/{orgId}/users/{userId}/mfa` → 204: the
 /// user's factor and recovery codes are gone (they enroll again, or sign in
 /// with the password alone when the organization does not require MFA).
+#[utoipa::path(
+    delete,
+    path = "/accounts/api/organizations/{org_id}/users/{user_id}/mfa",
+    tag = "mfa",
+    operation_id = "resetUserMfa",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id"), ("user_id" = String, Path, format = Uuid, description = "User id")),
+    responses(
+        (status = 204, description = "The user's factor and recovery codes are removed"),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn reset_user(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,

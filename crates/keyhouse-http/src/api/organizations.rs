@@ -14,8 +14,9 @@ use crate::{wire, AppState};
 
 /// `POST /accounts/api/organizations` body (Anypoint: name, parentOrganizationId,
 /// ownerId, entitlements; ownerId defaults to the caller, entitlements to defaults).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OrganizationCreate)]
 pub struct CreateBody {
     name: Option<String>,
     parent_organization_id: Option<String>,
@@ -24,8 +25,9 @@ pub struct CreateBody {
 }
 
 /// `PUT /accounts/api/organizations/{orgId}` body; absent fields keep their value.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OrganizationUpdate)]
 pub struct UpdateBody {
     id: Option<String>,
     name: Option<String>,
@@ -49,6 +51,23 @@ fn optional_user(raw: Option<String>) -> Result<Option<UserId>, ApiError> {
 }
 
 /// Creates a business group → 201 with the organization object.
+#[utoipa::path(
+    post,
+    path = "/accounts/api/organizations",
+    tag = "organizations",
+    operation_id = "createBusinessGroup",
+    request_body(content = CreateBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The new business group", body = crate::openapi::schemas::Organization),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+        (status = 409, description = "Conflicts with an existing resource", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -74,6 +93,21 @@ pub async fn create(
 }
 
 /// `GET /accounts/api/organizations/{orgId}`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/organizations/{org_id}",
+    tag = "organizations",
+    operation_id = "getOrganization",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id")),
+    responses(
+        (status = 200, description = "The organization", body = crate::openapi::schemas::Organization),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -87,6 +121,24 @@ pub async fn get(
 }
 
 /// `PUT /accounts/api/organizations/{orgId}` → 200 with the updated object.
+#[utoipa::path(
+    put,
+    path = "/accounts/api/organizations/{org_id}",
+    tag = "organizations",
+    operation_id = "updateOrganization",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id")),
+    request_body(content = UpdateBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Updated", body = crate::openapi::schemas::Organization),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 415, description = "The body is not `application/json`", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+        (status = 409, description = "Conflicts with an existing resource", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -138,6 +190,22 @@ pub async fn update(
 }
 
 /// `DELETE /accounts/api/organizations/{orgId}` → 204.
+#[utoipa::path(
+    delete,
+    path = "/accounts/api/organizations/{org_id}",
+    tag = "organizations",
+    operation_id = "deleteOrganization",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+        (status = 409, description = "Conflicts with an existing resource", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
@@ -151,6 +219,21 @@ pub async fn delete(
 }
 
 /// `GET /accounts/api/organizations/{orgId}/hierarchy`: nested `subOrganizations`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/organizations/{org_id}/hierarchy",
+    tag = "organizations",
+    operation_id = "organizationHierarchy",
+    params(("org_id" = String, Path, format = Uuid, description = "Organization (business group) id")),
+    responses(
+        (status = 200, description = "The organization and its business groups, nested", body = crate::openapi::schemas::HierarchyNode),
+        (status = 400, description = "Invalid input", body = crate::openapi::schemas::Error),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+        (status = 403, description = "No permission in this organization", body = crate::openapi::schemas::Error),
+        (status = 404, description = "No such resource (or not visible to the caller)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn hierarchy(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,

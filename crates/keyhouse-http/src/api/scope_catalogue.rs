@@ -9,6 +9,17 @@ use serde_json::{json, Value};
 use crate::extract::Authenticated;
 
 /// The catalogue; any authenticated caller may read it.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/cs/scopes",
+    tag = "scopes",
+    operation_id = "listScopes",
+    responses(
+        (status = 200, description = "Every scope Keyhouse knows", body = crate::openapi::schemas::Catalogue),
+        (status = 401, description = "Missing, invalid or expired token, or a missing scope (`WWW-Authenticate` says which)", body = crate::openapi::schemas::Error),
+    ),
+    security(("bearer" = []), ("client_shortcut" = [])),
+)]
 pub async fn list(Authenticated(_): Authenticated) -> Json<Value> {
     let data: Vec<Value> = CATALOGUE
         .iter()

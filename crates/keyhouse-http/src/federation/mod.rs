@@ -5,6 +5,7 @@
 //! are to the provider's discovered authorization endpoint and to this
 //! server's own authorization endpoint).
 
+pub mod saml;
 pub mod upstream;
 
 use axum::extract::{Path, RawQuery, State};
@@ -12,7 +13,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use keyhouse_core::federation::FederationFailure;
 use keyhouse_core::oauth::authorize::after_sign_in;
-use keyhouse_core::service::FederationCallback;
+use keyhouse_core::service::{FederatedSignIn, FederationCallback};
 use keyhouse_core::CoreError;
 
 use crate::extract::ClientIp;
@@ -23,11 +24,11 @@ use crate::AppState;
 /// Where a federated sign-in resumes an authorization request.
 const AUTHORIZE_PATH: &str = "/accounts/api/v2/oauth2/authorize";
 
-type Pairs = Vec<(String, String)>;
+pub(crate) type Pairs = Vec<(String, String)>;
 
 /// The cookie binding a pending federated sign-in to the browser that
 /// started it (`__Host-` and `Secure` on https, like the other cookies).
-fn binding_cookie_name(issuer: &str) -> &'static str {
+pub(crate) fn binding_cookie_name(issuer: &str) -> &'static str {
     if issuer.starts_with("https://") {
         "__Host-keyhouse_federation"
     } else {
@@ -35,7 +36,7 @@ fn binding_cookie_name(issuer: &str) -> &'static str {
     }
 }
 
-fn bad_request() -> Response {
+pub(crate) fn bad_request() -> Response {
     error_page(
         StatusCode::BAD_REQUEST,
         "This request is not valid",
@@ -44,7 +45,7 @@ fn bad_request() -> Response {
 }
 
 /// The query's parameters; `None` when malformed or when a name repeats.
-fn query_pairs(raw: Option<&str>) -> Option<Pairs> {
+pub(crate) fn query_pairs(raw: Option<&str>) -> Option<Pairs> {
     let pairs: Pairs = serde_urlencoded::from_str(raw.unwrap_or_default()).ok()?;
     let repeated = pairs
         .iter()
@@ -53,7 +54,7 @@ fn query_pairs(raw: Option<&str>) -> Option<Pairs> {
     (!repeated).then_some(pairs)
 }
 
-fn param<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(n, _)| n == name)
@@ -61,10 +62,12 @@ fn param<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a str> {
 }
 
 /// The error page for a sign-in that did not happen.
-fn failure_response(failure: &FederationFailure) -> Response {
+pub(crate) fn failure_response(failure: &FederationFailure) -> Response {
     let status = match failure {
         FederationFailure::UnknownProvider => StatusCode::NOT_FOUND,
-        FederationFailure::InvalidState => StatusCode::BAD_REQUEST,
+        FederationFailure::InvalidState | FederationFailure::AssertionRejected(_) => {
+            StatusCode::BAD_REQUEST
+        }
         FederationFailure::UpstreamRefused(_)
         | FederationFailure::InvalidUsername(_)
         | FederationFailure::UserDisabled => StatusCode::FORBIDDEN,
@@ -91,13 +94,9 @@ pub async fn start(
     let Some(pairs) = query_pairs(query.as_deref()) else {
         return bad_request();
     };
-    // Re-encoded from its parameters, so only a well-formed query string is
-    // ever appended to the authorization endpoint's path.
-    let request = param(&pairs, "request").unwrap_or_default();
-    let Ok(inner) = serde_urlencoded::from_str::<Pairs>(request) else {
+    let Some(request) = resumable_request(&pairs) else {
         return bad_request();
     };
-    let request = serde_urlencoded::to_string(&inner).unwrap_or_default();
     let upstream = match upstream::shared() {
         Ok(found) => found,
         Err(err) => return upstream_missing(&err.to_string()),
@@ -163,24 +162,7 @@ pub async fn callback(
         .federation_finish(upstream, callback, source.0)
         .await;
     let mut response = match finished {
-        Ok(Ok(done)) => {
-            let resume: Pairs = serde_urlencoded::from_str(&done.request).unwrap_or_default();
-            let next = if resume.is_empty() {
-                HOME_PATH.to_owned()
-            } else {
-                let query = serde_urlencoded::to_string(after_sign_in(&resume)).unwrap_or_default();
-                format!("{AUTHORIZE_PATH}?{query}")
-            };
-            let mut response = see_other(&next);
-            if let Some(value) = cookies.set(
-                cookies.session_name(),
-                &done.session.cookie,
-                done.session.max_age_secs,
-            ) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
-            response
-        }
+        Ok(Ok(done)) => signed_in(cookies, &done, HOME_PATH),
         Ok(Err(failure)) => failure_response(&failure),
         Err(err) => failure_page(err),
     };
@@ -191,6 +173,38 @@ pub async fn callback(
         }
     }
     response
+}
+
+/// The answer to a finished federated sign-in: the new session cookie, and
+/// a redirect to the authorization request it resumes, or to `otherwise`
+/// (a path of this server) when it resumes none.
+pub(crate) fn signed_in(cookies: Cookies, done: &FederatedSignIn, otherwise: &str) -> Response {
+    let resume: Pairs = serde_urlencoded::from_str(&done.request).unwrap_or_default();
+    let next = if resume.is_empty() {
+        otherwise.to_owned()
+    } else {
+        let query = serde_urlencoded::to_string(after_sign_in(&resume)).unwrap_or_default();
+        format!("{AUTHORIZE_PATH}?{query}")
+    };
+    let mut response = see_other(&next);
+    if let Some(value) = cookies.set(
+        cookies.session_name(),
+        &done.session.cookie,
+        done.session.max_age_secs,
+    ) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// A sanitized copy of the `request` query parameter (an encoded
+/// authorization request), re-encoded from its parameters so only a
+/// well-formed query string is ever appended to the authorization path;
+/// `None` when malformed.
+pub(crate) fn resumable_request(pairs: &Pairs) -> Option<String> {
+    let request = param(pairs, "request").unwrap_or_default();
+    let inner = serde_urlencoded::from_str::<Pairs>(request).ok()?;
+    Some(serde_urlencoded::to_string(&inner).unwrap_or_default())
 }
 
 /// `GET /accounts/login/{orgDomain}`: the sign-in page of one organization,

@@ -3,8 +3,8 @@
 
 mod error;
 pub mod params;
-mod token;
-mod userinfo;
+pub(crate) mod token;
+pub(crate) mod userinfo;
 
 pub use error::OAuthResponseError;
 pub use token::{introspect, revoke, token};

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use keyhouse_core::access::GrantType;
 use keyhouse_core::oauth::client_auth::ClientCredentials;
 use keyhouse_core::oauth::error::OAuthError;
 use keyhouse_core::oauth::grant::TokenRequest;
@@ -15,6 +16,7 @@ use serde_json::{json, Value};
 use super::error::OAuthResponseError;
 use super::params::{self, Params};
 use crate::extract::ClientIp;
+use crate::openapi::schemas as S;
 use crate::AppState;
 
 type OAuthResult = Result<Response, OAuthResponseError>;
@@ -42,6 +44,27 @@ fn no_store(body: Value) -> Response {
 }
 
 /// The token endpoint: `{access_token, token_type: "bearer", expires_in}`.
+/// Every answer is counted: issued tokens by grant type, refusals by error code.
+#[utoipa::path(
+    post,
+    path = "/accounts/api/v2/oauth2/token",
+    tag = "oauth",
+    operation_id = "token",
+    request_body(content(
+        (S::TokenRequest = "application/x-www-form-urlencoded"),
+        (S::TokenRequest = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "Issued (`Cache-Control: no-store`)", body = S::TokenResponse),
+        (status = 400, description = "invalid_request, invalid_grant, invalid_scope, \
+            unauthorized_client or unsupported_grant_type", body = S::OAuthError),
+        (status = 401, description = "invalid_client (`WWW-Authenticate: Basic`)", body = S::OAuthError),
+        (status = 413, description = "Body too large (invalid_request)", body = S::OAuthError),
+        (status = 429, description = "Too many failed attempts (`Retry-After`)", body = S::OAuthError),
+        (status = 503, description = "temporarily_unavailable", body = S::OAuthError),
+    ),
+    security((), ("client_basic" = [])),
+)]
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,
@@ -49,8 +72,31 @@ pub async fn token(
     uri: Uri,
     body: Result<Bytes, BytesRejection>,
 ) -> OAuthResult {
-    let params = read(&headers, &uri, body)?;
-    let client = params::client_credentials(&headers, &params)?;
+    let tokens = &state.metrics.tokens;
+    match issue(&state, source, &headers, &uri, body).await {
+        Ok((grant, response)) => {
+            if let Some(grant) = grant {
+                tokens.issued(grant);
+            }
+            Ok(response)
+        }
+        Err(err) => {
+            tokens.failed(err.error.code());
+            Err(err)
+        }
+    }
+}
+
+/// The token endpoint's work; answers the grant type used with the response.
+async fn issue(
+    state: &AppState,
+    source: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Option<GrantType>, Response), OAuthResponseError> {
+    let params = read(headers, uri, body)?;
+    let client = params::client_credentials(headers, &params)?;
     let field = |name: &str| params.get(name).map(str::to_owned);
     let request = TokenRequest {
         grant_type: params.get("grant_type").unwrap_or_default().to_owned(),
@@ -63,6 +109,7 @@ pub async fn token(
         password: field("password"),
         assertion: field("assertion"),
     };
+    let grant = GrantType::parse(&request.grant_type);
     let issued = state.keyhouse.token(request, client, source).await?;
     let mut body = json!({
         "access_token": issued.access_token,
@@ -80,7 +127,7 @@ pub async fn token(
             }
         }
     }
-    Ok(no_store(body))
+    Ok((grant, no_store(body)))
 }
 
 /// What introspection and revocation both need: the caller's credentials
@@ -99,6 +146,24 @@ fn token_call(
 }
 
 /// RFC 7662: `{"active": false}` for anything not live, else the token's facts.
+#[utoipa::path(
+    post,
+    path = "/accounts/api/v2/oauth2/introspect",
+    tag = "oauth",
+    operation_id = "introspect",
+    request_body(content(
+        (S::TokenCall = "application/x-www-form-urlencoded"),
+        (S::TokenCall = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The token's state (`active: false` for anything not live)",
+            body = S::Introspection),
+        (status = 400, description = "invalid_request (no `token`)", body = S::OAuthError),
+        (status = 401, description = "invalid_client", body = S::OAuthError),
+        (status = 429, description = "Too many failed attempts", body = S::OAuthError),
+    ),
+    security(("client_basic" = [])),
+)]
 pub async fn introspect(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,
@@ -135,6 +200,23 @@ pub async fn introspect(
 }
 
 /// RFC 7009: 200 with an empty body once the token is dead (or was never alive).
+#[utoipa::path(
+    post,
+    path = "/accounts/api/v2/oauth2/revoke",
+    tag = "oauth",
+    operation_id = "revoke",
+    request_body(content(
+        (S::TokenCall = "application/x-www-form-urlencoded"),
+        (S::TokenCall = "application/json"),
+    )),
+    responses(
+        (status = 200, description = "The token no longer works (or never did)"),
+        (status = 400, description = "invalid_request (no `token`)", body = S::OAuthError),
+        (status = 401, description = "invalid_client", body = S::OAuthError),
+        (status = 429, description = "Too many failed attempts", body = S::OAuthError),
+    ),
+    security(("client_basic" = [])),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     ClientIp(source): ClientIp,

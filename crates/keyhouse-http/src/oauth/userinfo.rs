@@ -10,6 +10,7 @@ use keyhouse_core::CoreError;
 
 use crate::error::ApiError;
 use crate::extract::bearer_token;
+use crate::openapi::schemas as S;
 use crate::AppState;
 
 /// RFC 6750 §3.1: a token without `openid` gets 403 `insufficient_scope`.
@@ -36,6 +37,19 @@ fn answer(result: Result<serde_json::Value, CoreError>) -> Response {
 }
 
 /// `GET /accounts/api/v2/oauth2/userinfo` with `Authorization: Bearer`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/v2/oauth2/userinfo",
+    tag = "oidc",
+    operation_id = "userinfo",
+    responses(
+        (status = 200, description = "The user's claims, by the token's scopes", body = S::UserInfo),
+        (status = 400, description = "The token was sent twice", body = S::Error),
+        (status = 401, description = "Missing, invalid or expired token", body = S::Error),
+        (status = 403, description = "The token lacks `openid` (`insufficient_scope`)", body = S::Error),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match bearer_token(&headers) {
         Some(token) => answer(state.keyhouse.userinfo(token).await),
@@ -45,6 +59,21 @@ pub async fn userinfo_get(State(state): State<AppState>, headers: HeaderMap) -> 
 
 /// `POST …/userinfo`: bearer in the header, or `access_token` in a form body
 /// (RFC 6750 §2.2) — never both (§2).
+#[utoipa::path(
+    post,
+    path = "/accounts/api/v2/oauth2/userinfo",
+    tag = "oidc",
+    operation_id = "userinfoPost",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "`access_token=…` (RFC 6750 §2.2) when no Authorization header is sent"),
+    responses(
+        (status = 200, description = "The user's claims, by the token's scopes", body = S::UserInfo),
+        (status = 400, description = "The token was sent twice", body = S::Error),
+        (status = 401, description = "Missing, invalid or expired token", body = S::Error),
+        (status = 403, description = "The token lacks `openid` (`insufficient_scope`)", body = S::Error),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn userinfo_post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -80,11 +109,26 @@ fn public_json(body: serde_json::Value) -> Response {
 }
 
 /// `/.well-known/openid-configuration` and Anypoint's path for it.
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "oidc",
+    operation_id = "discovery",
+    responses((status = 200, description = "OpenID Provider metadata", body = S::Discovery)),
+)]
 pub async fn discovery(State(state): State<AppState>) -> Response {
     public_json(state.keyhouse.discovery())
 }
 
 /// `GET /accounts/api/v2/oauth2/jwks`.
+#[utoipa::path(
+    get,
+    path = "/accounts/api/v2/oauth2/jwks",
+    tag = "oidc",
+    operation_id = "jwks",
+    responses((status = 200, description = "The ID-token signing keys (public members only)",
+        body = S::Jwks)),
+)]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     public_json(state.keyhouse.jwks())
 }

@@ -21,6 +21,14 @@ fn cookies(state: &AppState) -> Cookies {
 }
 
 /// The list page, or the sign-in form when nobody is signed in.
+#[utoipa::path(
+    get,
+    path = "/accounts/authorizations",
+    tag = "pages",
+    operation_id = "pageAuthorizations",
+    responses((status = 200, description = "The apps the user authorized, or the sign-in form", content_type = "text/html", body = String)),
+    security((), ("browser_session" = [])),
+)]
 pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let session = cookie_value(&headers, cookies(&state).session_name()).unwrap_or_default();
     let signed_in = match state.keyhouse.browser_user(&session).await {
@@ -55,7 +63,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
 }
 
 /// The fields of the revoke and sign-out forms.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
     #[serde(default)]
     csrf: String,
@@ -70,6 +78,19 @@ fn expired_form() -> Response {
 }
 
 /// `POST /accounts/authorizations/{clientId}/revoke`.
+#[utoipa::path(
+    post,
+    path = "/accounts/authorizations/{client_id}/revoke",
+    tag = "pages",
+    operation_id = "pageRevokeAuthorization",
+    params(("client_id" = String, Path)),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Revoked: back to the list"),
+        (status = 403, description = "Expired or cross-site form (HTML error page)", content_type = "text/html"),
+    ),
+    security(("browser_session" = [])),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     source: ClientIp,
@@ -101,6 +122,18 @@ pub async fn revoke(
 }
 
 /// `POST /accounts/signout`: ends the browser session and clears its cookie.
+#[utoipa::path(
+    post,
+    path = "/accounts/signout",
+    tag = "pages",
+    operation_id = "pageSignOut",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed out; the session cookie is cleared"),
+        (status = 403, description = "Expired or cross-site form (HTML error page)", content_type = "text/html"),
+    ),
+    security(("browser_session" = [])),
+)]
 pub async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,

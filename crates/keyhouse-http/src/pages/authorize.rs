@@ -83,7 +83,7 @@ pub(crate) struct SignInView<'a> {
 /// The link that starts a federated sign-in through `provider` and then
 /// resumes `request` (the encoded authorization request; empty for none).
 fn idp_link(provider: &ProviderLink, request: &str) -> templates::IdpLink {
-    let start = keyhouse_core::federation::start_path(provider.id);
+    let start = provider.start_path.clone();
     let href = if request.is_empty() {
         start
     } else {
@@ -189,6 +189,28 @@ async fn run(state: AppState, headers: HeaderMap, source: ClientIp, pairs: Pairs
 }
 
 /// `GET /accounts/api/v2/oauth2/authorize` (RFC 6749 §4.1.1).
+#[utoipa::path(
+    get,
+    path = "/accounts/api/v2/oauth2/authorize",
+    tag = "oauth",
+    operation_id = "authorize",
+    params(
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query),
+        ("redirect_uri" = Option<String>, Query, description = "Must be registered for the app"),
+        ("scope" = Option<String>, Query, description = "Space-separated; `openid` for an ID token"),
+        ("state" = Option<String>, Query),
+        ("code_challenge" = Option<String>, Query, description = "PKCE (RFC 7636), S256"),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256`"),
+        ("nonce" = Option<String>, Query),
+        ("prompt" = Option<String>, Query, description = "`none`, `login` or `consent`"),
+    ),
+    responses(
+        (status = 200, description = "Sign-in or consent page", content_type = "text/html", body = String),
+        (status = 303, description = "Back to the redirect URI with `code` (or `error`) and `state`"),
+        (status = 400, description = "Invalid request that cannot be sent back (HTML error page)", content_type = "text/html"),
+    )
+)]
 pub async fn authorize_get(
     State(state): State<AppState>,
     source: ClientIp,
@@ -202,6 +224,19 @@ pub async fn authorize_get(
 }
 
 /// `POST /accounts/api/v2/oauth2/authorize` with a form body (OIDC Core §3.1.2.1).
+#[utoipa::path(
+    post,
+    path = "/accounts/api/v2/oauth2/authorize",
+    tag = "oauth",
+    operation_id = "authorizePost",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "The parameters of the GET form, in the body"),
+    responses(
+        (status = 200, description = "Sign-in or consent page", content_type = "text/html", body = String),
+        (status = 303, description = "Back to the redirect URI with `code` (or `error`) and `state`"),
+        (status = 400, description = "Invalid request that cannot be sent back (HTML error page)", content_type = "text/html"),
+    )
+)]
 pub async fn authorize_post(
     State(state): State<AppState>,
     source: ClientIp,
@@ -215,7 +250,7 @@ pub async fn authorize_post(
 }
 
 /// The sign-in form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SignInForm {
     #[serde(default)]
     username: String,
@@ -237,6 +272,19 @@ fn expired_form() -> Response {
 
 /// `POST /accounts/authorize/login`: checks the password, opens a browser
 /// session (a new cookie value, SE-04) and resumes the authorization request.
+#[utoipa::path(
+    post,
+    path = "/accounts/authorize/login",
+    tag = "pages",
+    operation_id = "pageSignIn",
+    request_body(content = SignInForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Signed in: on to the authorization request (or the MFA step)"),
+        (status = 400, description = "Unreadable form or request (HTML error page)", content_type = "text/html"),
+        (status = 401, description = "Wrong credentials: the form again", content_type = "text/html", body = String),
+        (status = 403, description = "Expired or cross-site form (HTML error page)", content_type = "text/html"),
+    )
+)]
 pub async fn sign_in(
     State(state): State<AppState>,
     source: ClientIp,
@@ -331,7 +379,7 @@ async fn retry_sign_in(
 }
 
 /// The consent form's fields.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ConsentForm {
     #[serde(default)]
     csrf: String,
@@ -343,6 +391,19 @@ pub struct ConsentForm {
 
 /// `POST /accounts/authorize/consent`: Allow or Deny, only with a token bound
 /// to this browser session and this request (SE-03).
+#[utoipa::path(
+    post,
+    path = "/accounts/authorize/consent",
+    tag = "pages",
+    operation_id = "pageConsent",
+    request_body(content = ConsentForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the redirect URI with the code, or `access_denied`"),
+        (status = 400, description = "Unreadable form or request (HTML error page)", content_type = "text/html"),
+        (status = 403, description = "Expired or cross-site form (HTML error page)", content_type = "text/html"),
+    ),
+    security(("browser_session" = [])),
+)]
 pub async fn consent(
     State(state): State<AppState>,
     source: ClientIp,

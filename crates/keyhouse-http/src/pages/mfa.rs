@@ -207,7 +207,7 @@ fn request_param(query: Option<&str>) -> String {
 }
 
 /// The fields of the MFA forms.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CodeForm {
     #[serde(default)]
     csrf: String,
@@ -254,6 +254,17 @@ async fn verify_view(
 
 /// `GET /accounts/authorize/mfa`: the code step of a sign-in. Without a
 /// pending sign-in it sends the browser back to where signing in starts.
+#[utoipa::path(
+    get,
+    path = "/accounts/authorize/mfa",
+    tag = "pages",
+    operation_id = "pageMfaVerify",
+    params(("request" = Option<String>, Query, description = "The authorization request being signed in for")),
+    responses(
+        (status = 200, description = "The code form", content_type = "text/html", body = String),
+        (status = 303, description = "No pending sign-in: back to where signing in starts"),
+    ),
+)]
 pub async fn verify_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -267,6 +278,18 @@ pub async fn verify_page(
 /// `POST /accounts/authorize/mfa`: a right code opens the browser session
 /// (a new cookie value) and resumes the authorization request; a wrong one
 /// shows the page again (401).
+#[utoipa::path(
+    post,
+    path = "/accounts/authorize/mfa",
+    tag = "pages",
+    operation_id = "pageMfaVerifySubmit",
+    request_body(content = CodeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Right code: signed in, on to the authorization request"),
+        (status = 401, description = "Wrong code: the form again", content_type = "text/html", body = String),
+        (status = 403, description = "Expired or cross-site form (HTML error page)", content_type = "text/html"),
+    ),
+)]
 pub async fn verify(
     State(state): State<AppState>,
     source: ClientIp,
@@ -351,6 +374,18 @@ async fn enroll_view(
 /// `GET /accounts/mfa`: set up MFA (QR code, key, confirmation form), or,
 /// when it is on, its state and the form to turn it off. For a pending
 /// sign-in whose organization requires MFA, the enrollment step.
+#[utoipa::path(
+    get,
+    path = "/accounts/mfa",
+    tag = "pages",
+    operation_id = "pageMfaEnroll",
+    params(("request" = Option<String>, Query, description = "The authorization request being signed in for")),
+    responses(
+        (status = 200, description = "Enrollment (QR code and key), the MFA state, or the sign-in form", content_type = "text/html", body = String),
+        (status = 303, description = "A pending sign-in that needs no enrollment: on to it"),
+    ),
+    security((), ("browser_session" = [])),
+)]
 pub async fn enroll_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -363,6 +398,20 @@ pub async fn enroll_page(
 
 /// `POST /accounts/mfa`: confirms enrollment with a code; shows the recovery
 /// codes once. For a pending sign-in, this also signs in (new cookie).
+#[utoipa::path(
+    post,
+    path = "/accounts/mfa",
+    tag = "pages",
+    operation_id = "pageMfaEnrollSubmit",
+    request_body(content = CodeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Enrolled: the recovery codes, shown once", content_type = "text/html", body = String),
+        (status = 303, description = "Pending sign-in completed: on to the authorization request"),
+        (status = 401, description = "Wrong code: the form again", content_type = "text/html", body = String),
+        (status = 403, description = "Expired or cross-site form (HTML error page)", content_type = "text/html"),
+    ),
+    security(("browser_session" = [])),
+)]
 pub async fn enroll(
     State(state): State<AppState>,
     source: ClientIp,
@@ -425,6 +474,19 @@ pub async fn enroll(
 
 /// `POST /accounts/mfa/disable`: the signed-in user turns MFA off with a
 /// current code (or a recovery code).
+#[utoipa::path(
+    post,
+    path = "/accounts/mfa/disable",
+    tag = "pages",
+    operation_id = "pageMfaDisable",
+    request_body(content = CodeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "MFA turned off: back to the MFA page"),
+        (status = 401, description = "Wrong code: the page again", content_type = "text/html", body = String),
+        (status = 403, description = "Expired or cross-site form (HTML error page)", content_type = "text/html"),
+    ),
+    security(("browser_session" = [])),
+)]
 pub async fn disable(
     State(state): State<AppState>,
     source: ClientIp,

@@ -57,6 +57,30 @@ impl Cookies {
             .max_age(time::Duration::seconds(max_age_secs));
         HeaderValue::from_str(&cookie.to_string()).ok()
     }
+
+    /// Like [`Cookies::set`], for a cookie that must come back on a
+    /// cross-site POST (the SAML HTTP-POST binding): SameSite=None on https
+    /// (which requires Secure); plain http keeps Lax, which browsers send
+    /// within one site (loopback development).
+    pub(crate) fn set_cross_site(
+        self,
+        name: &str,
+        value: &str,
+        max_age_secs: i64,
+    ) -> Option<HeaderValue> {
+        let same_site = if self.secure {
+            cookie::SameSite::None
+        } else {
+            cookie::SameSite::Lax
+        };
+        let cookie = cookie::Cookie::build((name, value))
+            .http_only(true)
+            .same_site(same_site)
+            .path("/")
+            .secure(self.secure)
+            .max_age(time::Duration::seconds(max_age_secs));
+        HeaderValue::from_str(&cookie.to_string()).ok()
+    }
 }
 
 /// The value of a request cookie.

@@ -26,6 +26,8 @@
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 use std::num::NonZeroUsize;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -453,6 +455,36 @@ fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
     shard.write().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// A shard's lock with its lookup counters (issue 7: session-table hit rate).
+/// The counters live with the shard, not in one place shared by all cores, so
+/// counting a lookup adds a relaxed increment of memory the lookup already
+/// touches rather than a cache line every core fights over.
+struct Locked {
+    lock: RwLock<Shard>,
+    /// Lookups that found a live token.
+    hits: AtomicU64,
+    /// Lookups that found none (unknown, expired or revoked token).
+    misses: AtomicU64,
+}
+
+impl Locked {
+    fn new() -> Self {
+        Self {
+            lock: RwLock::new(Shard::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Deref for Locked {
+    type Target = RwLock<Shard>;
+
+    fn deref(&self) -> &RwLock<Shard> {
+        &self.lock
+    }
+}
+
 /// Live tokens by hash. Writes go to storage first, then here, so the table
 /// never holds a token that storage would not return after a restart.
 ///
@@ -460,7 +492,7 @@ fn write(shard: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
 /// rarely wait on the same lock; see the module documentation for the layout.
 pub struct SessionTable {
     /// A power of two in number: [`word`] 1 of the hash, masked, picks one.
-    shards: Box<[RwLock<Shard>]>,
+    shards: Box<[Locked]>,
 }
 
 impl Default for SessionTable {
@@ -489,11 +521,11 @@ impl SessionTable {
     fn with_shards(n: usize) -> Self {
         let n = n.clamp(1, 1 << 16).next_power_of_two();
         Self {
-            shards: (0..n).map(|_| RwLock::new(Shard::new())).collect(),
+            shards: (0..n).map(|_| Locked::new()).collect(),
         }
     }
 
-    fn shard(&self, hash: &TokenHash) -> &RwLock<Shard> {
+    fn shard(&self, hash: &TokenHash) -> &Locked {
         // In bounds: the length is a power of two.
         &self.shards[(word(&hash.0, 1) as usize) & (self.shards.len() - 1)]
     }
@@ -504,25 +536,31 @@ impl SessionTable {
     }
 
     /// The token if it is present and not expired at `now`. An expired entry is
-    /// dropped on sight.
+    /// dropped on sight. Each lookup counts as a hit or a miss.
     pub fn get_live(&self, hash: &TokenHash, now: Timestamp) -> Option<AccessTokenRecord> {
         let shard = self.shard(hash);
-        {
+        let expired = {
             let guard = read(shard);
-            let entry = guard.entries.get(guard.position(&hash.0)?)?;
-            if entry.expires_at() > now.0 {
-                return guard.record(entry);
+            match guard.position(&hash.0).and_then(|p| guard.entries.get(p)) {
+                Some(entry) if entry.expires_at() > now.0 => {
+                    shard.hits.fetch_add(1, Ordering::Relaxed);
+                    return guard.record(entry);
+                }
+                found => found.is_some(),
             }
-        }
-        let mut guard = write(shard);
-        if let Some(p) = guard.position(&hash.0) {
-            // Unless it was replaced in between by a live copy (shared storage).
-            if guard
-                .entries
-                .get(p)
-                .is_some_and(|e| e.expires_at() <= now.0)
-            {
-                guard.remove_at(p);
+        };
+        shard.misses.fetch_add(1, Ordering::Relaxed);
+        if expired {
+            let mut guard = write(shard);
+            if let Some(p) = guard.position(&hash.0) {
+                // Unless it was replaced in between by a live copy (shared storage).
+                if guard
+                    .entries
+                    .get(p)
+                    .is_some_and(|e| e.expires_at() <= now.0)
+                {
+                    guard.remove_at(p);
+                }
             }
         }
         None
@@ -588,6 +626,16 @@ impl SessionTable {
             remaining += guard.entries.len();
         }
         remaining
+    }
+
+    /// Lookups by [`SessionTable::get_live`] so far: `(hits, misses)`.
+    pub fn lookups(&self) -> (u64, u64) {
+        self.shards.iter().fold((0, 0), |(hits, misses), s| {
+            (
+                hits + s.hits.load(Ordering::Relaxed),
+                misses + s.misses.load(Ordering::Relaxed),
+            )
+        })
     }
 
     /// Number of tokens held.

@@ -159,3 +159,18 @@ fn removals_keep_the_index_consistent() {
     assert!(table.is_empty());
     assert_eq!(interned(&table), 0);
 }
+
+#[test]
+fn lookups_count_hits_and_misses() {
+    let table = SessionTable::with_shards(4);
+    let live = record(None);
+    table.insert(live.clone());
+    assert!(table.get_live(&live.hash, Timestamp(1_500)).is_some());
+    assert!(table.get_live(&live.hash, Timestamp(1_600)).is_some());
+    assert!(table.get_live(&mint().hash, Timestamp(1_500)).is_none());
+    assert!(
+        table.get_live(&live.hash, Timestamp(2_000)).is_none(),
+        "expired"
+    );
+    assert_eq!(table.lookups(), (2, 2));
+}

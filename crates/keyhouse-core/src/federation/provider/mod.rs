@@ -11,6 +11,10 @@ use crate::error::CoreError;
 use crate::ids::{truncate, OrgId};
 use crate::time_fmt::Timestamp;
 
+mod saml;
+
+pub use saml::{GroupRole, SamlInput, SamlSettings};
+
 /// Longest provider name accepted.
 pub const NAME_MAX_CHARS: usize = 255;
 /// Longest issuer URL accepted.
@@ -122,11 +126,13 @@ pub struct OidcSettings {
 }
 
 /// The protocol of a provider, with its configuration. Stored as a `kind`
-/// (`oidc`; `saml` is reserved) and a JSON object.
+/// (`oidc` or `saml`) and a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Protocol {
     /// OpenID Connect (authorization code + PKCE).
     Oidc(OidcSettings),
+    /// SAML 2.0 (Web Browser SSO profile, HTTP-POST responses).
+    Saml(SamlSettings),
 }
 
 impl Protocol {
@@ -134,6 +140,7 @@ impl Protocol {
     pub fn kind(&self) -> &'static str {
         match self {
             Protocol::Oidc(_) => "oidc",
+            Protocol::Saml(_) => "saml",
         }
     }
 
@@ -141,6 +148,15 @@ impl Protocol {
     pub fn wire_name(&self) -> &'static str {
         match self {
             Protocol::Oidc(_) => "openid",
+            Protocol::Saml(_) => "saml",
+        }
+    }
+
+    /// Anypoint's `type.description`.
+    pub fn description(&self) -> &'static str {
+        match self {
+            Protocol::Oidc(_) => "OpenID Connect",
+            Protocol::Saml(_) => "SAML 2.0",
         }
     }
 
@@ -148,6 +164,9 @@ impl Protocol {
     pub fn config_json(&self) -> serde_json::Value {
         match self {
             Protocol::Oidc(settings) => {
+                serde_json::to_value(settings).unwrap_or(serde_json::Value::Null)
+            }
+            Protocol::Saml(settings) => {
                 serde_json::to_value(settings).unwrap_or(serde_json::Value::Null)
             }
         }
@@ -159,6 +178,9 @@ impl Protocol {
         match kind {
             "oidc" => serde_json::from_value(config)
                 .map(Protocol::Oidc)
+                .map_err(|e| format!("identity provider configuration: {e}")),
+            "saml" => serde_json::from_value(config)
+                .map(Protocol::Saml)
                 .map_err(|e| format!("identity provider configuration: {e}")),
             other => Err(format!("identity provider kind '{other}' is not supported")),
         }
@@ -187,10 +209,27 @@ pub struct IdentityProvider {
 }
 
 impl IdentityProvider {
-    /// The OpenID Connect settings (every provider, until SAML comes).
-    pub fn oidc(&self) -> &OidcSettings {
+    /// The OpenID Connect settings; `None` for a SAML provider.
+    pub fn oidc(&self) -> Option<&OidcSettings> {
         match &self.protocol {
-            Protocol::Oidc(settings) => settings,
+            Protocol::Oidc(settings) => Some(settings),
+            Protocol::Saml(_) => None,
+        }
+    }
+
+    /// The SAML settings; `None` for an OpenID Connect provider.
+    pub fn saml(&self) -> Option<&SamlSettings> {
+        match &self.protocol {
+            Protocol::Saml(settings) => Some(settings),
+            Protocol::Oidc(_) => None,
+        }
+    }
+
+    /// Which claims or attributes fill a provisioned user's fields.
+    pub fn claims(&self) -> &ClaimMapping {
+        match &self.protocol {
+            Protocol::Oidc(settings) => &settings.claims,
+            Protocol::Saml(settings) => &settings.claims,
         }
     }
 }
@@ -202,6 +241,8 @@ pub struct ProviderLink {
     pub id: ProviderId,
     /// The button's label.
     pub name: String,
+    /// Where the sign-in starts (relative to the issuer; depends on the protocol).
+    pub start_path: String,
 }
 
 /// What an administrator sends to create or change a provider. Fields left
@@ -210,8 +251,10 @@ pub struct ProviderLink {
 pub struct ProviderInput {
     /// The button label.
     pub name: Option<String>,
-    /// `openid` (Anypoint `type.name`) or `oidc`; `saml` is not built yet.
+    /// `openid` (Anypoint `type.name`), `oidc` or `saml`.
     pub kind: Option<String>,
+    /// The SAML settings (Anypoint `saml` object), for a SAML provider.
+    pub saml: Option<SamlInput>,
     /// The upstream's issuer URL.
     pub issuer: Option<String>,
     /// Keyhouse's client id at the upstream.
@@ -247,9 +290,12 @@ impl fmt::Debug for ProviderInput {
 }
 
 impl ProviderInput {
-    /// A new provider of `org`: name, issuer, client id and secret are required.
+    /// A new provider of `org`. OpenID Connect: name, issuer, client id and
+    /// secret are required; SAML: name, issuer and a certificate.
     pub fn create(self, org: OrgId, now: Timestamp) -> Result<IdentityProvider, CoreError> {
-        check_kind(self.kind.as_deref())?;
+        if check_kind(self.kind.as_deref())? == "saml" {
+            return self.create_saml(org, now);
+        }
         let required = |value: Option<String>, field: &str| {
             value.ok_or_else(|| CoreError::Validation(format!("{field} is required")))
         };
@@ -299,9 +345,17 @@ impl ProviderInput {
         existing: &IdentityProvider,
         now: Timestamp,
     ) -> Result<IdentityProvider, CoreError> {
-        check_kind(self.kind.as_deref())?;
+        let kind = check_kind(self.kind.as_deref())?;
+        if self.kind.is_some() && kind != existing.protocol.kind() {
+            return Err(CoreError::Validation(
+                "the type of an identity provider cannot change".to_owned(),
+            ));
+        }
         let mut updated = existing.clone();
-        let Protocol::Oidc(settings) = &mut updated.protocol;
+        let settings = match &mut updated.protocol {
+            Protocol::Oidc(settings) => settings,
+            Protocol::Saml(_) => return self.apply_saml(updated, now),
+        };
         if let Some(name) = self.name {
             updated.name = parse_name(&name)?;
         }
@@ -331,14 +385,13 @@ impl ProviderInput {
     }
 }
 
-fn check_kind(kind: Option<&str>) -> Result<(), CoreError> {
+/// The stored kind named by Anypoint's `type.name` (absent: OpenID Connect).
+fn check_kind(kind: Option<&str>) -> Result<&'static str, CoreError> {
     match kind {
-        None | Some("openid" | "oidc") => Ok(()),
-        Some("saml") => Err(CoreError::Validation(
-            "SAML identity providers are not supported yet; use type openid".to_owned(),
-        )),
+        None | Some("openid" | "oidc") => Ok("oidc"),
+        Some("saml") => Ok("saml"),
         Some(other) => Err(CoreError::Validation(format!(
-            "type '{}' is not supported; use openid",
+            "type '{}' is not supported; use openid or saml",
             truncate(other)
         ))),
     }

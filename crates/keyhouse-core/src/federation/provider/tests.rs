@@ -36,8 +36,8 @@ fn create_fills_defaults_and_keeps_the_secret_apart() {
     let org = OrgId::generate();
     let p = input().create(org, Timestamp(5)).unwrap();
     assert_eq!(p.name, "Corp SSO");
-    assert_eq!(p.oidc().scopes, ["openid", "profile", "email"]);
-    assert_eq!(p.oidc().claims, ClaimMapping::default());
+    assert_eq!(p.oidc().unwrap().scopes, ["openid", "profile", "email"]);
+    assert_eq!(p.oidc().unwrap().claims, ClaimMapping::default());
     assert_eq!(
         p.secret.as_ref().map(ProviderSecret::expose),
         Some("s3cret")
@@ -71,9 +71,9 @@ fn apply_changes_only_what_is_given() {
         ..ProviderInput::default()
     };
     let q = change.apply(&p, Timestamp(9)).unwrap();
-    assert_eq!(q.oidc().scopes, ["openid", "email", "groups"]);
-    assert_eq!(q.oidc().claims.username, "email");
-    assert_eq!(q.oidc().issuer, p.oidc().issuer);
+    assert_eq!(q.oidc().unwrap().scopes, ["openid", "email", "groups"]);
+    assert_eq!(q.oidc().unwrap().claims.username, "email");
+    assert_eq!(q.oidc().unwrap().issuer, p.oidc().unwrap().issuer);
     assert_eq!(q.secret, p.secret);
     assert_eq!(q.updated_at, Timestamp(9));
     let reset = ProviderInput {
@@ -81,7 +81,7 @@ fn apply_changes_only_what_is_given() {
         ..ProviderInput::default()
     };
     let r = reset.apply(&q, Timestamp(10)).unwrap();
-    assert_eq!(r.oidc().claims.username, "preferred_username");
+    assert_eq!(r.oidc().unwrap().claims.username, "preferred_username");
     let bad = ProviderInput {
         scopes: Some(vec!["a\"b".into()]),
         ..ProviderInput::default()
@@ -96,4 +96,32 @@ fn login_domains() {
     assert!(parse_login_domain("ac me").is_err());
     assert!(parse_login_domain("").is_err());
     assert!(parse_login_domain(&"a".repeat(64)).is_err());
+}
+
+#[test]
+fn saml_group_rules_decide_the_role() {
+    use crate::access::Role;
+    let settings = SamlSettings {
+        issuer: "https://idp".into(),
+        sso_url: None,
+        slo_url: None,
+        certificates: Vec::new(),
+        audience: None,
+        claims: SamlSettings::default_claims(),
+        group_attribute: Some("groups".into()),
+        group_roles: vec![GroupRole {
+            group: "admins".into(),
+            role: "admin".into(),
+        }],
+    };
+    assert_eq!(
+        settings.role_for(&["x".into(), "admins".into()]),
+        Some(Role::Admin)
+    );
+    assert_eq!(settings.role_for(&["x".into()]), Some(Role::Member));
+    let unmapped = SamlSettings {
+        group_roles: Vec::new(),
+        ..settings
+    };
+    assert_eq!(unmapped.role_for(&["admins".into()]), None);
 }

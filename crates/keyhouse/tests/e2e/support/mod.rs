@@ -3,6 +3,7 @@
 //! `KEYHOUSE_TEST_BACKEND=postgres`), and talks HTTP to it.
 
 pub mod apps;
+pub mod audit;
 pub mod browser;
 pub mod callback;
 pub mod federation;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod mfa;
 pub mod pages;
 pub mod postgres;
+pub mod saml;
 pub mod user_apps;
 
 use std::io::{BufRead, BufReader};
@@ -33,6 +35,10 @@ pub struct TestServer {
     pub cert: Option<PathBuf>,
     /// Lines the server printed on stdout before it listened.
     pub startup_output: Vec<String>,
+    /// Extra environment of the server process.
+    env: Vec<(String, String)>,
+    /// Where the server's standard error (its log) goes, when captured.
+    log_file: Option<PathBuf>,
 }
 
 impl TestServer {
@@ -57,6 +63,8 @@ impl TestServer {
             tls,
             cert: None,
             startup_output: Vec::new(),
+            env: Vec::new(),
+            log_file: None,
         };
         server.spawn();
         server
@@ -72,9 +80,40 @@ impl TestServer {
             tls: self.tls,
             cert: None,
             startup_output: Vec::new(),
+            env: Vec::new(),
+            log_file: None,
         };
         node.spawn();
         node
+    }
+
+    /// A plain-HTTP server with extra environment variables (e.g.
+    /// `KEYHOUSE_LOG_FORMAT`, `RUST_LOG`), whose log is kept for [`Self::logs`].
+    pub async fn start_logged(env: &[(&str, &str)]) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let log_file = Some(data_dir.path().join("server.log"));
+        let mut server = TestServer {
+            child: None,
+            base: String::new(),
+            database_url: postgres::fresh_database_url().await,
+            data_dir,
+            tls: false,
+            cert: None,
+            startup_output: Vec::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            log_file,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Everything the server has logged so far (started with [`Self::start_logged`]).
+    pub fn logs(&self) -> String {
+        let path = self.log_file.as_ref().expect("started with start_logged");
+        std::fs::read_to_string(path).expect("read the server log")
     }
 
     /// Base command with the data directory and database of this server.
@@ -98,9 +137,20 @@ impl TestServer {
         if self.tls {
             cmd.arg("--tls-self-signed");
         }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        let stderr = match &self.log_file {
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("open the server log"),
+            ),
+            None => Stdio::inherit(),
+        };
         let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn keyhouse");
         let stdout = child.stdout.take().expect("stdout");
