@@ -3,6 +3,7 @@
 //! only place where errors become status codes is [`error`].
 
 pub mod api;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod federation;
@@ -49,9 +50,9 @@ impl AppState {
 }
 
 /// Every route the application serves, before its state and layers: the
-/// APIs, OAuth endpoints and pages of [`api::routes`].
+/// APIs, OAuth endpoints and pages of [`api::routes`], and the console.
 fn routes() -> Router<AppState> {
-    api::routes()
+    api::routes().merge(console::routes())
 }
 
 /// The template of every route [`app`] serves, read from the router itself so

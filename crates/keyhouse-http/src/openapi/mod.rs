@@ -215,7 +215,7 @@ fn keep_own_parameters(operation: &mut Value, template: &str) {
 
 /// The document as JSON, with the [`ALIASES`] filled in.
 pub fn document_json() -> Value {
-    let api = ApiDoc::openapi();
+    let api = ApiDoc::openapi().merge_from(crate::console::openapi::ConsoleDoc::openapi());
     let mut doc = serde_json::to_value(api).unwrap_or(Value::Null);
     let Some(Value::Object(paths)) = doc.get_mut("paths") else {
         return doc;

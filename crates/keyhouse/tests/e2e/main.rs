@@ -17,6 +17,7 @@ mod bad_input;
 mod browser_flow;
 mod cluster;
 mod connected_apps;
+mod console;
 mod environments;
 mod expiry;
 mod federation;

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod audit;
 pub mod browser;
 pub mod callback;
+pub mod console;
 pub mod federation;
 pub mod grants;
 pub mod http;
