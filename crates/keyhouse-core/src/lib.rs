@@ -29,6 +29,8 @@ pub mod conformance_grants;
 pub mod conformance_idp;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance_mfa;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance_users;
 
 pub use error::CoreError;
 pub use service::Keyhouse;

@@ -117,7 +117,36 @@ pub trait EnvironmentStore: Send + Sync {
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Creates a user with their memberships, all or nothing; a taken username is a conflict.
-    async fn insert_user(&self, user: &User, memberships: &[Membership]) -> StoreResult<()>;
+    async fn insert_user(&self, user: &User, memberships: &[Membership]) -> StoreResult<()> {
+        self.insert_user_audited(user, memberships, &[]).await
+    }
+    /// [`Self::insert_user`] with audit events in the same transaction (`POST …/users`).
+    async fn insert_user_audited(
+        &self,
+        user: &User,
+        memberships: &[Membership],
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
+    /// Users whose root organization is `root`, by case-folded username, whose
+    /// username, first or last name or email contains `search` (case-insensitive,
+    /// literal) when given; paged (`GET …/users`).
+    async fn list_users(
+        &self,
+        root: OrgId,
+        search: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Page<User>>;
+    /// Replaces the profile fields, `enabled` and `updated_at`, with audit events, in
+    /// one transaction. A user saved disabled also loses every access token,
+    /// refresh token, browser session, unused code and pending MFA sign-in in that
+    /// transaction (disabling takes effect at once, on every node); returns the
+    /// hashes of the access tokens deleted, for the caller's memory.
+    async fn update_user(&self, user: &User, audit: &[AuditEvent]) -> StoreResult<Vec<TokenHash>>;
+    /// Deletes a user with everything that hangs off them (memberships, tokens,
+    /// sessions, consents, MFA, federated links), with audit events; returns the
+    /// hashes of the access tokens deleted. `NotFound` when absent.
+    async fn delete_user(&self, id: UserId, audit: &[AuditEvent]) -> StoreResult<Vec<TokenHash>>;
     /// One user by id.
     async fn find_user(&self, id: UserId) -> StoreResult<Option<User>>;
     /// One user by case-folded username ([`crate::access::user::username_key`]).

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use keyhouse_core::store::Store;
-use keyhouse_core::{conformance, conformance_grants, conformance_idp, conformance_mfa};
+use keyhouse_core::{
+    conformance, conformance_grants, conformance_idp, conformance_mfa, conformance_users,
+};
 use keyhouse_store_postgres::PostgresStore;
 
 /// The test database URL, or `None` (skip) when it is unset and not required.
@@ -290,4 +292,25 @@ async fn conflicts_name_what_collided() {
         store.delete_organization(org_id, &[]).await,
         Err(StoreError::Conflict(_))
     ));
+}
+
+#[tokio::test]
+async fn users_list_search_and_paging() {
+    if let Some(store) = store().await {
+        conformance_users::users_list_search_and_paging(store).await;
+    }
+}
+
+#[tokio::test]
+async fn users_update_and_disable() {
+    if let Some(store) = store().await {
+        conformance_users::users_update_and_disable(store).await;
+    }
+}
+
+#[tokio::test]
+async fn users_delete() {
+    if let Some(store) = store().await {
+        conformance_users::users_delete(store).await;
+    }
 }

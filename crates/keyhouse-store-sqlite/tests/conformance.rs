@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use keyhouse_core::store::Store;
-use keyhouse_core::{conformance, conformance_grants, conformance_idp, conformance_mfa};
+use keyhouse_core::{
+    conformance, conformance_grants, conformance_idp, conformance_mfa, conformance_users,
+};
 use keyhouse_store_sqlite::SqliteStore;
 
 async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
@@ -74,4 +76,11 @@ conformance_tests!(
     federated_users,
     federation_state_single_use,
     organization_domains,
+);
+
+conformance_tests!(
+    conformance_users:
+    users_list_search_and_paging,
+    users_update_and_disable,
+    users_delete,
 );

@@ -37,6 +37,10 @@ pub enum Action {
     /// Read the organization's audit log (Anypoint §8: Organization
     /// Administrators; apps with `read:audit_logs` in that organization).
     ReadAuditLogs,
+    /// List and read the users of the organization's tenant (admins; apps with `read:orgusers` or `edit:orgusers`).
+    ViewUsers,
+    /// Create, change, disable and delete users (admins; apps with `edit:orgusers`).
+    ManageUsers,
 }
 
 impl Action {
@@ -75,6 +79,8 @@ impl Action {
             }
             Action::ManageIdentityProviders => &["manage:identityproviders"],
             Action::ReadAuditLogs => &["read:audit_logs"],
+            Action::ViewUsers => &["read:orgusers", "edit:orgusers"],
+            Action::ManageUsers => &["edit:orgusers"],
             Action::DeleteOrganization | Action::ManageConnectedApps => &[],
         }
     }

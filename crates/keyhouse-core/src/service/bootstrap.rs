@@ -174,7 +174,13 @@ impl Keyhouse {
             .ok_or_else(|| CoreError::NotFound(format!("Organization '{id_or_name}' not found")))
     }
 
-    async fn build_user(&self, root: OrgId, new: NewUser, now: Timestamp) -> CoreResult<User> {
+    /// Checks and hashes a new user's credentials (shared with `POST …/users`).
+    pub(super) async fn build_user(
+        &self,
+        root: OrgId,
+        new: NewUser,
+        now: Timestamp,
+    ) -> CoreResult<User> {
         let username = parse_username(&new.username)?;
         check_new_password(&new.password)?;
         if self

@@ -18,6 +18,7 @@ mod mfa_cache;
 mod mfa_policy;
 mod oidc;
 mod organizations;
+mod users;
 mod views;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use mfa::{
     BrowserSignIn, Enrolled, Enrollment, MfaVisitor, MFA_GRANT_REFUSAL, MFA_LOGIN_REFUSAL,
 };
 pub use organizations::{NewBusinessGroup, OrgUpdate};
+pub use users::{NewOrgUser, UserChange, USER_PAGE_DEFAULT, USER_PAGE_MAX};
 pub use views::{AppSummary, HierarchyNode, MeView, OrgDetails, OrgSummary};
 
 use crate::access::{

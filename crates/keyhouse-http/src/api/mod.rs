@@ -12,6 +12,7 @@ pub(crate) mod me;
 pub(crate) mod mfa;
 pub(crate) mod organizations;
 pub(crate) mod scope_catalogue;
+pub(crate) mod users;
 
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, MethodRouter};
@@ -119,6 +120,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/accounts/api/organizations/{org_id}/users/{user_id}/mfa",
             delete(mfa::reset_user),
+        )
+        .route(
+            "/accounts/api/organizations/{org_id}/users",
+            get(users::list).post(users::create),
+        )
+        .route(
+            "/accounts/api/organizations/{org_id}/users/{user_id}",
+            get(users::get).put(users::update).delete(users::delete),
         )
         .route(
             "/accounts/api/v2/oauth2/userinfo",

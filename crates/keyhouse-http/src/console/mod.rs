@@ -6,18 +6,22 @@
 //! the session and to what the form does, and cross-site posts are refused
 //! (checklist SE-03, SE-08); pages get the CSP and headers of [`page`].
 
+mod app_edit;
 mod apps;
 mod audit;
 mod chart;
 mod detail;
 mod flash;
+mod idps;
 mod lifecycle;
 pub mod openapi;
 mod orgs;
 mod picker;
 mod scopes;
 mod session;
+mod settings;
 mod templates;
+mod users;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -64,6 +68,31 @@ pub fn routes() -> Router<AppState> {
             get(orgs::environments).post(orgs::create_environment),
         )
         .route("/console/audit", get(audit::page))
+        .route("/console/users", get(users::list).post(users::create))
+        .route("/console/users/{user_id}/enabled", post(users::set_enabled))
+        .route("/console/users/{user_id}/reset-mfa", post(users::reset_mfa))
+        .route(
+            "/console/users/{user_id}/delete",
+            get(users::confirm_delete).post(users::delete),
+        )
+        .route(
+            "/console/apps/{client_id}/edit",
+            get(app_edit::form).post(app_edit::save),
+        )
+        .route("/console/idps", get(idps::list).post(idps::create))
+        .route("/console/idps/new", get(idps::new_form))
+        .route(
+            "/console/idps/{provider_id}",
+            get(idps::detail).post(idps::update),
+        )
+        .route(
+            "/console/idps/{provider_id}/delete",
+            get(idps::confirm_delete).post(idps::delete),
+        )
+        .route(
+            "/console/settings",
+            get(settings::page).post(settings::save),
+        )
 }
 
 /// The header of a signed-in page.
