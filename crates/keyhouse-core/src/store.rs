@@ -203,7 +203,16 @@ pub trait AppStore: Send + Sync {
 pub trait TokenStore: Send + Sync {
     /// Stores new tokens in one transaction (one fsync for the whole batch:
     /// group commit); all of them are durable when this returns, or none is.
-    async fn insert_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()>;
+    async fn insert_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
+        self.insert_tokens_audited(tokens, &[]).await
+    }
+    /// [`TokenStore::insert_tokens`] with audit events in the same
+    /// transaction (the group-commit writer's `token.issued` summaries).
+    async fn insert_tokens_audited(
+        &self,
+        tokens: &[AccessTokenRecord],
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
     /// Stores one new token; durable when this returns.
     async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()> {
         self.insert_tokens(std::slice::from_ref(token)).await

@@ -1,6 +1,7 @@
 //! Access tokens, keyed by their SHA-256 hash.
 
 use async_trait::async_trait;
+use keyhouse_core::audit::AuditEvent;
 use keyhouse_core::authn::token::{AccessTokenRecord, TokenHash};
 use keyhouse_core::ids::{OrgId, UserId};
 use keyhouse_core::store::{StoreError, StoreResult, TokenStore};
@@ -133,10 +134,15 @@ pub(crate) async fn insert_token_rows(
 
 #[async_trait]
 impl TokenStore for SqliteStore {
-    async fn insert_tokens(&self, tokens: &[AccessTokenRecord]) -> StoreResult<()> {
+    async fn insert_tokens_audited(
+        &self,
+        tokens: &[AccessTokenRecord],
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
         // One transaction: one fsync for the whole batch.
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         insert_token_rows(&mut tx, tokens).await?;
+        crate::audit::insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 

@@ -46,8 +46,9 @@ fn view(app: &ConnectedApp, orgs: &[OrgOption]) -> AppView {
     }
 }
 
-/// The app's recent token issuances (the `token.issued` audit events, which
-/// Keyhouse writes for tokens issued to users) and its users' grants.
+/// The app's recent token issuances (the `token.issued` audit events: one per
+/// token issued to a user, one per commit batch for the app's own tokens)
+/// and its users' grants.
 async fn usage(
     state: &AppState,
     visitor: &Visitor,
@@ -73,6 +74,7 @@ async fn usage(
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
+                count: e.detail["count"].as_u64().unwrap_or(1),
                 user: e.actor_user_id.map(|u| u.to_string()).unwrap_or_default(),
             })
             .collect(),

@@ -100,12 +100,14 @@ pub(crate) struct ScopeRow {
 pub(crate) struct UsageRow {
     pub at: String,
     pub grant: String,
+    /// Tokens the event covers (client_credentials events summarize a batch).
+    pub count: u64,
     pub user: String,
 }
 
-/// The app's recent use: token issuances to users (the audit log records
-/// those; client_credentials tokens are not audited, see docs/console.md)
-/// and how many users authorized it.
+/// The app's recent use: token issuances from the audit log (client_credentials
+/// ones summarized per commit batch, see docs/audit.md) and how many users
+/// authorized it.
 pub(crate) struct Usage {
     pub issued: Vec<UsageRow>,
     pub authorized_users: Option<usize>,

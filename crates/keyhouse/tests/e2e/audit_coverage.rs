@@ -1,5 +1,5 @@
 //! What gets audited (logins, connected apps, environments, business
-//! groups; not client_credentials tokens), `keyhouse audit export`, and
+//! groups; client_credentials tokens as per-batch summaries), `keyhouse audit export`, and
 //! retention.
 
 use serde_json::{json, Value};
@@ -180,14 +180,29 @@ async fn admin_changes_and_logins_are_audited_but_app_tokens_are_not() {
     assert_eq!(bg_updated["organizationId"], bg_id.as_str());
     assert_eq!(bg_updated["payload"]["fields"], json!(["name"]));
 
-    // Issuing client_credentials tokens writes nothing (the hot path): the
-    // next event after the scopes change is the environment created after.
-    let next = field(&log[before_tokens..], "action");
-    assert_eq!(
-        next.first().map(String::as_str),
-        Some("environment.created"),
-        "{next:?}"
-    );
+    // The two client_credentials tokens are audited by the group-commit
+    // writer: `token.issued` summaries (one per batch, app and address) whose
+    // counts add up to 2, before the environment created after them.
+    let after = &log[before_tokens..];
+    let env_at = after
+        .iter()
+        .position(|e| e["action"] == "environment.created")
+        .expect("environment.created");
+    let issued = &after[..env_at];
+    assert!(!issued.is_empty(), "no token.issued summary: {after:#?}");
+    let mut total = 0;
+    for event in issued {
+        assert_eq!(event["action"], "token.issued", "{event}");
+        assert_eq!(event["objectId"], fresh.client_id.as_str(), "{event}");
+        assert_eq!(event["clientId"], fresh.client_id.as_str(), "{event}");
+        assert_eq!(
+            event["payload"]["grant_type"], "client_credentials",
+            "{event}"
+        );
+        assert!(event["sourceAddress"].is_string(), "{event}");
+        total += event["payload"]["count"].as_u64().expect("count");
+    }
+    assert_eq!(total, 2, "{issued:#?}");
 }
 
 /// Runs `keyhouse audit export` on the server's database.

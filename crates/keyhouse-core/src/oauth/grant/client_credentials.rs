@@ -1,6 +1,7 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4): an app acting on its own behalf.
 
 use crate::authn::token::{mint, AccessTokenRecord};
+use crate::authn::token_writer::IssueNote;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant::TokenResponse;
 use crate::service::CachedApp;
@@ -17,6 +18,7 @@ impl Keyhouse {
         &self,
         app: &CachedApp,
         scope: Option<String>,
+        source: Option<std::net::IpAddr>,
     ) -> Result<TokenResponse, OAuthError> {
         let requested = scope.map(|s| {
             s.split(' ')
@@ -48,8 +50,12 @@ impl Keyhouse {
             expires_at: now.plus_minutes(APP_TOKEN_LIFETIME_MINUTES),
             scope: None,
         };
+        let note = IssueNote {
+            grant: "client_credentials",
+            source,
+        };
         self.token_writer
-            .write(record.clone())
+            .write_noted(record.clone(), Some(note))
             .await
             .map_err(OAuthError::Server)?;
         self.sessions.insert(record);

@@ -88,7 +88,9 @@ impl Keyhouse {
             )));
         }
         match grant {
-            GrantType::ClientCredentials => self.client_credentials(&app, request.scope).await,
+            GrantType::ClientCredentials => {
+                self.client_credentials(&app, request.scope, source).await
+            }
             GrantType::AuthorizationCode => self.authorization_code(&app, request, source).await,
             GrantType::RefreshToken => self.refresh_token(&app, request, source).await,
             GrantType::Password => self.password_grant(&app, request, source).await,
