@@ -18,7 +18,7 @@ pub mod openapi;
 mod orgs;
 mod picker;
 mod scopes;
-mod session;
+pub(crate) mod session;
 mod settings;
 mod templates;
 mod users;

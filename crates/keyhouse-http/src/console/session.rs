@@ -40,7 +40,7 @@ pub struct SignInForm {
 }
 
 /// Only a console path may be the target after signing in (no open redirect).
-fn safe_next(next: &str) -> &str {
+pub(crate) fn safe_next(next: &str) -> &str {
     let inside =
         next == CONSOLE_PATH || next.starts_with("/console/") || next.starts_with("/console?");
     if inside && !next.contains("//") && !next.contains('\\') {
@@ -146,9 +146,13 @@ pub async fn sign_in(
             }
             response
         }
-        // A second factor is next: the MFA pages finish the sign-in (they
-        // end on the authorized-apps page, which links back here).
-        Ok(pending) => crate::pages::mfa::pending_sign_in(jar, pending, ""),
+        // A second factor is next: the MFA pages finish the sign-in and
+        // then come back to `next` (carried as `next=…` in their request).
+        Ok(pending) => {
+            let resume =
+                serde_urlencoded::to_string([("next", safe_next(&form.next))]).unwrap_or_default();
+            crate::pages::mfa::pending_sign_in(jar, pending, &resume)
+        }
         Err(err) => {
             let (status, message) = match err {
                 CoreError::InvalidCredentials => (

@@ -116,9 +116,14 @@ fn parse_pairs(raw: &str) -> Option<Pairs> {
 }
 
 /// Where a finished sign-in goes: the authorization request it interrupted
-/// (without `prompt=login`/`max_age`, just satisfied), or the authorized-apps page.
+/// (without `prompt=login`/`max_age`, just satisfied), the console page a
+/// console sign-in started from (`next=/console…`, checked again here), or
+/// the authorized-apps page.
 fn resume_location(request: &str) -> String {
     match parse_pairs(request) {
+        Some(pairs) if pairs.len() == 1 && pairs[0].0 == "next" => {
+            crate::console::session::safe_next(&pairs[0].1).to_owned()
+        }
         Some(pairs) if !pairs.is_empty() => format!(
             "{AUTHORIZE_PATH}?{}",
             serde_urlencoded::to_string(after_sign_in(&pairs)).unwrap_or_default()
@@ -518,5 +523,23 @@ pub async fn disable(
             }
             Err(other) => failure_page(other),
         },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod resume_tests {
+    use super::*;
+
+    #[test]
+    fn a_console_sign_in_resumes_on_the_console_only() {
+        assert_eq!(resume_location("next=%2Fconsole%2Fapps"), "/console/apps");
+        assert_eq!(
+            resume_location("next=https%3A%2F%2Fevil.example%2F"),
+            "/console"
+        );
+        assert_eq!(resume_location("next=%2F%2Fevil.example"), "/console");
+        assert_eq!(resume_location(""), HOME_PATH);
+        assert!(resume_location("client_id=a&response_type=code").starts_with(AUTHORIZE_PATH));
     }
 }

@@ -446,3 +446,43 @@ async fn a_user_turns_mfa_off_with_a_current_code() {
     assert!(actions.contains(&"mfa.reset".to_owned()), "{actions:?}");
     assert!(actions.contains(&"mfa.failed".to_owned()), "{actions:?}");
 }
+
+#[tokio::test]
+async fn a_console_sign_in_with_mfa_comes_back_to_the_console() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let org = admin.root_org_id().await;
+    server.user_in(&org, "olga", true).await;
+    let enrolled = enroll(&Agent::new(&server), "olga").await;
+
+    let agent = Agent::new(&server);
+    let form = agent.get("/console/sign-in?next=%2Fconsole%2Fusers").await;
+    assert!(form.has_id("sign-in-form"), "{}", form.body);
+    let answer = agent
+        .post_form(
+            "/console/sign-in",
+            &[
+                ("username", "olga"),
+                ("password", ADMIN_PASSWORD),
+                ("csrf", &form.input("csrf")),
+                ("next", "/console/users"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let code_page = agent.get(answer.location().unwrap().as_str()).await;
+    let done = submit_code(
+        &agent,
+        &code_page,
+        &code_at(&enrolled.secret, enrolled.used_step + 1),
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location().unwrap().path(), "/console/users");
+    let console = agent.get("/console/users").await;
+    assert_eq!(
+        console.status, 200,
+        "signed in on the console: {}",
+        console.body
+    );
+}
