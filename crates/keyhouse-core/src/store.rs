@@ -221,7 +221,12 @@ pub trait TokenStore: Send + Sync {
     async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>>;
     /// Deletes a token (logout, revocation); durable when this returns. Deleting
     /// an absent token succeeds, so racing logouts both succeed.
-    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()>;
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
+        self.delete_token_audited(hash, &[]).await
+    }
+    /// [`TokenStore::delete_token`] with audit events in the same transaction.
+    async fn delete_token_audited(&self, hash: &TokenHash, audit: &[AuditEvent])
+        -> StoreResult<()>;
     /// Deletes every token issued to an app (secret reset, disable); returns how many.
     async fn delete_tokens_of_app(&self, client_id: &str) -> StoreResult<u64>;
     /// Every token that expires after `now`: loaded into memory at start.

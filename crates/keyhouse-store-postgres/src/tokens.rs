@@ -69,7 +69,11 @@ impl TokenStore for PostgresStore {
         .transpose()
     }
 
-    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
+    async fn delete_token_audited(
+        &self,
+        hash: &TokenHash,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
         // The notification is delivered on commit, together with the delete.
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
@@ -77,6 +81,7 @@ impl TokenStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+        crate::audit::insert_audit_rows(&mut tx, audit).await?;
         notify(&mut tx, &Invalidation::TokenRevoked(*hash)).await?;
         tx.commit().await.map_err(map_err)
     }

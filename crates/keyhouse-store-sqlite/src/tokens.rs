@@ -158,13 +158,19 @@ impl TokenStore for SqliteStore {
             .transpose()
     }
 
-    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
+    async fn delete_token_audited(
+        &self,
+        hash: &TokenHash,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
             .bind(hash.0.as_slice())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
-            .map(|_| ())
-            .map_err(map_err)
+            .map_err(map_err)?;
+        crate::audit::insert_audit_rows(&mut tx, audit).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn delete_tokens_of_app(&self, client_id: &str) -> StoreResult<u64> {

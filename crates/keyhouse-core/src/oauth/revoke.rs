@@ -35,8 +35,17 @@ impl Keyhouse {
                 "The token was not issued to this client".to_owned(),
             ));
         }
+        let mut event =
+            crate::audit::AuditEvent::new(self.clock.now(), "token.revoked", "connected_app")
+                .org(record.org_id)
+                .client(&app.app.client_id)
+                .object(app.app.client_id.clone())
+                .source(source);
+        if let Some(user) = record.user_id {
+            event = event.user(user);
+        }
         self.store
-            .delete_token(&hash)
+            .delete_token_audited(&hash, &[event])
             .await
             .map_err(|e| OAuthError::Server(e.into()))?;
         self.sessions.remove(&hash);

@@ -279,7 +279,16 @@ impl Keyhouse {
         let token = principal.token.ok_or_else(|| {
             CoreError::Validation("Only a bearer token can be logged out".to_owned())
         })?;
-        self.store.delete_token(&token).await?;
+        let mut event = crate::audit::AuditEvent::new(self.clock.now(), "token.logout", "token")
+            .org(principal.org_id)
+            .source(principal.source);
+        if let Some(user) = principal.user_id {
+            event = event.user(user).object(user.to_string());
+        }
+        if let Some(client) = &principal.client_id {
+            event = event.client(client);
+        }
+        self.store.delete_token_audited(&token, &[event]).await?;
         self.sessions.remove(&token);
         Ok(())
     }

@@ -339,3 +339,48 @@ async fn events_past_retention_are_purged_by_the_server() {
         "{out:?}"
     );
 }
+
+#[tokio::test]
+async fn revocation_and_logout_are_audited() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let org = admin.root_org_id().await;
+    let app = create_app(&admin, "Audited revoker").await;
+    let token = app_token(&server.client(), &app).await;
+    let client = server.client();
+    let revoked = client
+        .run(
+            client
+                .raw(reqwest::Method::POST, "/accounts/api/v2/oauth2/revoke")
+                .basic_auth(&app.client_id, Some(&app.secret))
+                .form(&[("token", token.as_str())]),
+        )
+        .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    let user = server.client().logged_in("admin", ADMIN_PASSWORD).await;
+    let out = user
+        .send(
+            reqwest::Method::POST,
+            "/accounts/api/logout",
+            None,
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(out.status, 204, "{}", out.body);
+
+    let log = log_of(&admin, &org).await;
+    let revoke = log
+        .iter()
+        .find(|e| e["action"] == "token.revoked")
+        .unwrap_or_else(|| panic!("no token.revoked in {log:#?}"));
+    assert_eq!(revoke["clientId"], app.client_id.as_str());
+    assert!(revoke["sourceAddress"].is_string(), "{revoke}");
+    let logout = log
+        .iter()
+        .find(|e| e["action"] == "token.logout")
+        .unwrap_or_else(|| panic!("no token.logout in {log:#?}"));
+    assert!(logout["userId"].is_string(), "{logout}");
+    // Neither event names the token itself.
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains(&token), "a token in the audit log");
+}
