@@ -117,8 +117,11 @@ pub struct GroupMappingBody {
     role: String,
 }
 
-/// Certificates as one string or an array of strings.
-fn certificates(value: Option<Value>) -> Result<Option<Vec<String>>, ApiError> {
+/// A field that takes one string or an array of strings (`field` names it
+/// in the error): scopes, certificates.
+fn string_list(value: Option<Value>, field: &str) -> Result<Option<Vec<String>>, ApiError> {
+    let refused =
+        || ApiError::bad_request(format!("{field} must be a string or an array of strings"));
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(vec![s])),
@@ -126,15 +129,11 @@ fn certificates(value: Option<Value>) -> Result<Option<Vec<String>>, ApiError> {
             .into_iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s),
-                _ => Err(ApiError::bad_request(
-                    "saml.public_key must be a string or an array of strings",
-                )),
+                _ => Err(refused()),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        Some(_) => Err(ApiError::bad_request(
-            "saml.public_key must be a string or an array of strings",
-        )),
+        Some(_) => Err(refused()),
     }
 }
 
@@ -156,7 +155,7 @@ impl SamlBody {
             issuer: self.issuer,
             sso_url: self.sign_on_url,
             slo_url: self.sign_out_url,
-            certificates: certificates(self.public_key)?,
+            certificates: string_list(self.public_key, "saml.public_key")?,
             audience: self.audience,
             group_attribute: claims.group_attribute,
             group_roles: self.group_mappings.map(|rules| {
@@ -190,26 +189,6 @@ pub struct ProviderBody {
     #[schema(default = json!(null))]
     saml: Option<SamlBody>,
     allow_untrusted_certificates: Option<bool>,
-}
-
-fn scopes(value: Option<Value>) -> Result<Option<Vec<String>>, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(vec![s])),
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .map(|v| match v {
-                Value::String(s) => Ok(s),
-                _ => Err(ApiError::bad_request(
-                    "oidc_provider.scopes must be a string or an array of strings",
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        Some(_) => Err(ApiError::bad_request(
-            "oidc_provider.scopes must be a string or an array of strings",
-        )),
-    }
 }
 
 impl ProviderBody {
@@ -255,7 +234,7 @@ impl ProviderBody {
             issuer: oidc.issuer,
             client_id: credentials.id,
             client_secret: credentials.secret,
-            scopes: scopes(oidc.scopes)?,
+            scopes: string_list(oidc.scopes, "oidc_provider.scopes")?,
             username_claim: claims.username_attribute,
             first_name_claim: claims.firstname_attribute,
             last_name_claim: claims.lastname_attribute,
