@@ -19,6 +19,7 @@ mod cluster;
 mod connected_apps;
 mod console;
 mod console_admin;
+mod console_orgs;
 mod console_users;
 mod environments;
 mod expiry;
