@@ -30,6 +30,8 @@ struct Pending {
     record: AccessTokenRecord,
     /// How the token was obtained, when it is audited by the writer.
     note: Option<IssueNote>,
+    /// An event of its own to commit with the token (e.g. `user.login`).
+    event: Option<AuditEvent>,
     done: oneshot::Sender<StoreResult<()>>,
 }
 
@@ -42,7 +44,8 @@ pub struct IssueNote {
     pub source: Option<IpAddr>,
 }
 
-/// One `token.issued` event per (org, app, grant, source) of a batch.
+/// One `token.issued` event per (org, app, grant, source) of a batch, then
+/// the events that came with single tokens.
 fn batch_events(batch: &[Pending]) -> Vec<AuditEvent> {
     let mut groups: Vec<(&AccessTokenRecord, IssueNote, u64)> = Vec::new();
     for pending in batch {
@@ -70,6 +73,7 @@ fn batch_events(batch: &[Pending]) -> Vec<AuditEvent> {
                 .with("grant_type", note.grant)
                 .with("count", count)
         })
+        .chain(batch.iter().filter_map(|p| p.event.clone()))
         .collect()
 }
 
@@ -118,7 +122,7 @@ impl TokenWriter {
 
     /// Queues a token and waits until the batch holding it is committed.
     pub async fn write(&self, record: AccessTokenRecord) -> CoreResult<()> {
-        self.write_noted(record, None).await
+        self.send(record, None, None).await
     }
 
     /// [`TokenWriter::write`], audited with the batch when `note` is given.
@@ -127,9 +131,32 @@ impl TokenWriter {
         record: AccessTokenRecord,
         note: Option<IssueNote>,
     ) -> CoreResult<()> {
+        self.send(record, note, None).await
+    }
+
+    /// [`TokenWriter::write`] with `event` committed in the same transaction.
+    pub async fn write_with_event(
+        &self,
+        record: AccessTokenRecord,
+        event: AuditEvent,
+    ) -> CoreResult<()> {
+        self.send(record, None, Some(event)).await
+    }
+
+    async fn send(
+        &self,
+        record: AccessTokenRecord,
+        note: Option<IssueNote>,
+        event: Option<AuditEvent>,
+    ) -> CoreResult<()> {
         let (done, committed) = oneshot::channel();
         self.queue
-            .send(Pending { record, note, done })
+            .send(Pending {
+                record,
+                note,
+                event,
+                done,
+            })
             .await
             .map_err(|_| CoreError::Unavailable("token writer stopped".to_owned()))?;
         committed
@@ -160,6 +187,7 @@ mod tests {
                 scope: None,
             },
             note,
+            event: None,
             done,
         }
     }
@@ -181,8 +209,14 @@ mod tests {
             pending("b", org, Some(here)),
             pending("a", org, Some(there)),
             pending("c", org, None),
+            Pending {
+                event: Some(AuditEvent::new(Timestamp(1_000), "user.login", "user")),
+                ..pending("d", org, None)
+            },
         ];
-        let events = batch_events(&batch);
+        let mut events = batch_events(&batch);
+        let own = events.pop().expect("the single token's event");
+        assert_eq!(own.action, "user.login");
         let summary: Vec<(Option<String>, Option<String>, serde_json::Value)> = events
             .iter()
             .map(|e| {

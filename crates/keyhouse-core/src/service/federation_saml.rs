@@ -140,7 +140,7 @@ impl Keyhouse {
             Ok(found) => found,
             Err(failure) => return Ok(Err(failure)),
         };
-        Ok(Ok(self.issue_login_token(&user).await?))
+        Ok(Ok(self.issue_login_token(&user, None).await?))
     }
 
     /// `POST …/receive-id` from a browser: a browser session, and the

@@ -86,18 +86,19 @@ impl Keyhouse {
             self.store.insert_audit_events(&[event]).await?;
             return Err(CoreError::Forbidden(super::MFA_LOGIN_REFUSAL.to_owned()));
         }
-        let issued = self.issue_login_token(&user).await?;
-        // After the token is durable: a success is never recorded for a token
-        // that was not issued.
+        // The success is committed with the token, in one transaction.
         let event = login_event(self.clock.now(), &user, source);
-        self.store.insert_audit_events(&[event]).await?;
-        Ok(issued)
+        self.issue_login_token(&user, Some(event)).await
     }
 
     /// A user's API token, as `POST /accounts/login` hands it out (also after
-    /// a SAML `receive-id`): opaque, org session timeout, durable before it
-    /// is returned.
-    pub(crate) async fn issue_login_token(&self, user: &User) -> CoreResult<IssuedToken> {
+    /// a SAML `receive-id`): opaque, org session timeout, durable (with
+    /// `event`, in the same transaction) before it is returned.
+    pub(crate) async fn issue_login_token(
+        &self,
+        user: &User,
+        event: Option<AuditEvent>,
+    ) -> CoreResult<IssuedToken> {
         let now = self.clock.now();
         let lifetime = self.session_minutes(user).await?;
         let token = mint();
@@ -110,7 +111,14 @@ impl Keyhouse {
             expires_at: now.plus_minutes(lifetime),
             scope: None,
         };
-        self.token_writer.write(record.clone()).await?;
+        match event {
+            Some(event) => {
+                self.token_writer
+                    .write_with_event(record.clone(), event)
+                    .await?
+            }
+            None => self.token_writer.write(record.clone()).await?,
+        }
         self.sessions.insert(record);
         self.store.record_login(user.id, now).await?;
         self.directory.forget_user(user.id);

@@ -165,7 +165,7 @@ pub(crate) async fn app_page(
         nav: nav(visitor),
         active: "apps",
         app: view(&app, &orgs),
-        secret,
+        secret: secret.clone(),
         scopes,
         scope_choices: scope_choices(),
         orgs,
@@ -176,7 +176,13 @@ pub(crate) async fn app_page(
         error: error.clone(),
         usage,
     });
-    console_page(error.as_deref(), body)
+    let response = console_page(error.as_deref(), body);
+    if secret.is_some() {
+        // The copy button's script (same origin, no inline code).
+        super::copy_script::allow_on(response)
+    } else {
+        response
+    }
 }
 
 /// `GET /console/apps/{client_id}`.

@@ -10,6 +10,7 @@ mod app_edit;
 mod apps;
 mod audit;
 mod chart;
+mod copy_script;
 mod detail;
 mod flash;
 mod idps;
@@ -45,6 +46,7 @@ pub fn routes() -> Router<AppState> {
     use axum::routing::post;
     Router::new()
         .route(CONSOLE_PATH, get(apps::list))
+        .route(copy_script::PATH, get(copy_script::serve))
         .route(SIGN_IN_PATH, get(session::form).post(session::sign_in))
         .route("/console/apps", post(apps::create))
         .route("/console/apps/new", get(apps::new_form))

@@ -9,6 +9,7 @@ use utoipa::OpenApi;
 #[openapi(
     paths(
         super::apps::list,
+        super::copy_script::serve,
         super::apps::new_form,
         super::apps::create,
         super::lifecycle::reset_secret,

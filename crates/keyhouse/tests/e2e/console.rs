@@ -101,6 +101,27 @@ async fn an_admin_creates_scopes_resets_and_deletes_an_app_in_the_console() {
     assert_eq!(text_of(&browser, "app-name").await, "Console CI app");
     let token = token_form(&server.client(), &cc_body(&client_id, &secret)).await;
     assert_eq!(token.status, 200, "the shown secret works: {}", token.body);
+    // The Copy button appears (its script ran under the page's CSP) and
+    // answers a click (clipboard granted: "Copied"; refused: select + hint).
+    let copy = browser.wait_for_id("copy-secret").await;
+    assert!(
+        copy.is_displayed().await.unwrap(),
+        "the Copy button is hidden"
+    );
+    assert_eq!(copy.text().await.unwrap().trim(), "Copy");
+    copy.click().await.unwrap();
+    let deadline = tokio::time::Instant::now() + PAGE_TIMEOUT;
+    loop {
+        let label = copy.text().await.unwrap();
+        if label == "Copied" || label == "Press Ctrl+C" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the Copy button did nothing: {label}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     browser.refresh().await.unwrap();
     browser.wait_for_id("app-name").await;
     assert_eq!(
@@ -477,10 +498,32 @@ async fn a_new_secret_is_shown_on_the_next_page_only() {
     let detail = created.location().unwrap();
     let first = agent.get(detail.as_str()).await;
     assert!(first.has_id("client-secret"), "{}", first.body);
+    // Only this page may run a script, and only the copy button's own file.
+    let csp = first.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline'; script") && !csp.contains("script-src 'self' 'unsafe"));
+    let scripts: Vec<_> = crate::support::pages::tags(&first.body)
+        .into_iter()
+        .filter(|t| t.name == "script")
+        .collect();
+    assert_eq!(scripts.len(), 1, "{}", first.body);
+    assert_eq!(scripts[0].attr("src"), Some("/console/copy.js"));
+    let script = agent.get("/console/copy.js").await;
+    assert_eq!(script.status, 200);
+    assert!(script
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("text/javascript"));
+    assert!(script.body.contains("navigator.clipboard"));
     let again = agent.get(detail.as_str()).await;
     assert_eq!(again.status, 200);
     assert!(!again.has_id("client-secret"), "shown twice");
     assert!(!again.has_id("secret-box"));
+    let csp = again.header("content-security-policy").unwrap_or_default();
+    assert!(
+        !csp.contains("script-src"),
+        "no script without a secret: {csp}"
+    );
 }
 
 #[tokio::test]
