@@ -127,7 +127,7 @@ async fn chart_points(
             if !e.success {
                 Some((e.at, Kind::Failed))
             } else if e.action == "token.issued" {
-                Some((e.at, Kind::Issued))
+                Some((e.at, Kind::Issued(e.detail["count"].as_u64().unwrap_or(1))))
             } else {
                 None
             }

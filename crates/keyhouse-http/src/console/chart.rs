@@ -21,8 +21,9 @@ const BOTTOM: u32 = 28;
 /// What one event counts as in the chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// `token.issued`.
-    Issued,
+    /// `token.issued`, with the number of tokens it records (client
+    /// credentials events summarize a commit batch).
+    Issued(u64),
     /// Any event recorded as failed (`success: false`).
     Failed,
 }
@@ -113,7 +114,7 @@ pub(crate) fn build(
         };
         if let Some(slot) = counts.get_mut(i) {
             match kind {
-                Kind::Issued => slot.0 += 1,
+                Kind::Issued(tokens) => slot.0 += tokens,
                 Kind::Failed => slot.1 += 1,
             }
         }
@@ -194,11 +195,11 @@ mod tests {
     #[test]
     fn events_fall_into_day_buckets_and_bars_scale_to_the_largest() {
         let events = [
-            (Timestamp(DAY0 + 5), Kind::Issued),
-            (Timestamp(DAY0 + 10), Kind::Issued),
+            (Timestamp(DAY0 + 5), Kind::Issued(1)),
+            (Timestamp(DAY0 + 10), Kind::Issued(1)),
             (Timestamp(DAY0 + DAY_MS + 1), Kind::Failed),
-            (Timestamp(DAY0 + 9 * DAY_MS), Kind::Issued), // after the range
-            (Timestamp(DAY0 - 1), Kind::Failed),          // before it
+            (Timestamp(DAY0 + 9 * DAY_MS), Kind::Issued(1)), // after the range
+            (Timestamp(DAY0 - 1), Kind::Failed),             // before it
         ];
         let chart = build(
             Timestamp(DAY0),
@@ -222,6 +223,10 @@ mod tests {
         let values: Vec<u64> = chart.ticks.iter().map(|t| t.value).collect();
         assert_eq!(values, [0, 1, 2]);
         assert_eq!(chart.ticks[2].y, TOP);
+        // A batch summary counts its tokens, not one.
+        let batch = [(Timestamp(DAY0 + 5), Kind::Issued(40))];
+        let chart = build(Timestamp(DAY0), Timestamp(DAY0 + DAY_MS * 3), &batch, false);
+        assert_eq!(chart.issued, 40);
     }
 
     #[test]
