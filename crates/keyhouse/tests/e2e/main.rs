@@ -40,5 +40,6 @@ mod public_clients;
 mod refresh_tokens;
 mod restart;
 mod saml;
+mod saml_browser;
 mod token_endpoint;
 mod users;
