@@ -23,7 +23,8 @@ use crate::authn::browser::BrowserSession;
 use crate::authn::token::{mint, TokenHash, TOKEN_MAX_LEN};
 use crate::error::{CoreError, CoreResult};
 use crate::federation::saml::response::{ASSERTION, PROTOCOL};
-use crate::federation::saml::{decode_response, validate_response, Expected, SamlAssertion};
+use crate::federation::saml::xml::{parse, Element};
+use crate::federation::saml::{decode_response, validate_parsed, Expected, SamlAssertion};
 use crate::federation::{
     FederationFailure, FederationState, IdentityProvider, ProviderId, SamlSettings, VerifiedClaims,
     FEDERATION_STATE_LIFETIME_MS,
@@ -62,6 +63,26 @@ pub struct ServiceProviderInfo {
     pub slo_url: String,
 }
 
+impl ServiceProviderInfo {
+    /// The SAML 2.0 metadata an administrator gives the identity provider:
+    /// entity id, the HTTP-POST ACS, logout, and that assertions must be signed.
+    pub fn metadata_xml(&self) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{}\">\n\
+             <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" \
+             protocolSupportEnumeration=\"{PROTOCOL}\">\n\
+             <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{}\"/>\n\
+             <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>\n\
+             <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"{}\" index=\"0\" isDefault=\"true\"/>\n\
+             </md:SPSSODescriptor>\n</md:EntityDescriptor>\n",
+            xml_escape(&self.entity_id),
+            xml_escape(&self.slo_url),
+            xml_escape(&self.acs_url),
+        )
+    }
+}
+
 /// A response that passed validation, and for whom.
 struct Accepted {
     provider: IdentityProvider,
@@ -74,11 +95,10 @@ fn rejected(why: impl ToString) -> FederationFailure {
     FederationFailure::AssertionRejected(why.to_string())
 }
 
-/// The issuer and `InResponseTo` of a response, read before any check to
-/// find the provider and the pending request; nothing else is trusted
-/// until validation (which parses the same text again) has passed.
-fn routing_fields(xml: &str) -> Option<(String, Option<String>)> {
-    let root = crate::federation::saml::xml::parse(xml).ok()?;
+/// The issuer and `InResponseTo` of a parsed response, read before any check
+/// to find the provider and the pending request; nothing else is trusted
+/// until validation of the same tree has passed.
+fn routing_fields(root: &Element) -> Option<(String, Option<String>)> {
     if !root.is(PROTOCOL, "Response") {
         return None;
     }
@@ -294,7 +314,11 @@ impl Keyhouse {
             Ok(xml) => xml,
             Err(err) => return Ok(Err(rejected(err))),
         };
-        let Some((issuer, in_response_to)) = routing_fields(&xml) else {
+        let root = match parse(&xml) {
+            Ok(root) => root,
+            Err(err) => return Ok(Err(rejected(err))),
+        };
+        let Some((issuer, in_response_to)) = routing_fields(&root) else {
             return Ok(Err(rejected(
                 "the message is not a SAML Response with an Issuer",
             )));
@@ -332,7 +356,7 @@ impl Keyhouse {
                 in_response_to: in_response_to.as_deref(),
                 now,
             };
-            let outcome = validate_response(&xml, &expected);
+            let outcome = validate_parsed(&root, &expected);
             outcomes.push((provider, outcome));
         }
         let accepted: Vec<usize> = (0..outcomes.len())

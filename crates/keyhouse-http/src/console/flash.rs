@@ -89,17 +89,13 @@ pub(crate) fn open(session: &str, client_id: &str, value: &str) -> Option<String
 }
 
 fn cookie_header(secure: bool, value: &str, delete: bool) -> Option<HeaderValue> {
-    let mut cookie = cookie::Cookie::build((name(secure), value.to_owned()))
-        .http_only(true)
-        .same_site(cookie::SameSite::Strict)
-        .path("/")
-        .secure(secure);
-    if delete {
-        cookie = cookie.max_age(time::Duration::ZERO);
-    } else {
-        cookie = cookie.max_age(time::Duration::seconds(300));
-    }
-    HeaderValue::from_str(&cookie.to_string()).ok()
+    let max_age_secs = if delete { 0 } else { 300 };
+    crate::pages::Cookies { secure }.build(
+        name(secure),
+        value,
+        max_age_secs,
+        cookie::SameSite::Strict,
+    )
 }
 
 /// Adds the sealed secret to a response (the redirect to the app's page).

@@ -256,32 +256,13 @@ pub async fn start(
 /// `GET /accounts/saml/metadata`: the SP metadata an administrator gives
 /// the identity provider (entity id, ACS, logout; assertions must be signed).
 pub async fn metadata(State(state): State<AppState>) -> Response {
-    let sp = state.keyhouse.saml_service_provider();
-    let xml = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{}\">\n\
-         <md:SPSSODescriptor AuthnRequestsSigned=\"false\" WantAssertionsSigned=\"true\" \
-         protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\n\
-         <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{}\"/>\n\
-         <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>\n\
-         <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"{}\" index=\"0\" isDefault=\"true\"/>\n\
-         </md:SPSSODescriptor>\n</md:EntityDescriptor>\n",
-        escape(&sp.entity_id),
-        escape(&sp.slo_url),
-        escape(&sp.acs_url),
-    );
+    let xml = state.keyhouse.saml_service_provider().metadata_xml();
     let mut response = (StatusCode::OK, xml).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/samlmetadata+xml"),
     );
     response
-}
-
-fn escape(raw: &str) -> String {
-    raw.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;")
 }
 
 /// `GET|POST /accounts/logout/receive-id[?redirect_uri=…]`: ends this

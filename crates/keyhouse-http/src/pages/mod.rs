@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 /// when the issuer is https (RFC 6265bis §4.1.3.2).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Cookies {
-    secure: bool,
+    pub(crate) secure: bool,
 }
 
 impl Cookies {
@@ -49,13 +49,7 @@ impl Cookies {
     /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, Secure on https.
     /// `max_age_secs` of 0 deletes the cookie.
     pub(crate) fn set(self, name: &str, value: &str, max_age_secs: i64) -> Option<HeaderValue> {
-        let cookie = cookie::Cookie::build((name, value))
-            .http_only(true)
-            .same_site(cookie::SameSite::Lax)
-            .path("/")
-            .secure(self.secure)
-            .max_age(time::Duration::seconds(max_age_secs));
-        HeaderValue::from_str(&cookie.to_string()).ok()
+        self.build(name, value, max_age_secs, cookie::SameSite::Lax)
     }
 
     /// Like [`Cookies::set`], for a cookie that must come back on a
@@ -73,6 +67,17 @@ impl Cookies {
         } else {
             cookie::SameSite::Lax
         };
+        self.build(name, value, max_age_secs, same_site)
+    }
+
+    /// HttpOnly, Path=/, Secure on https, with this SameSite.
+    pub(crate) fn build(
+        self,
+        name: &str,
+        value: &str,
+        max_age_secs: i64,
+        same_site: cookie::SameSite,
+    ) -> Option<HeaderValue> {
         let cookie = cookie::Cookie::build((name, value))
             .http_only(true)
             .same_site(same_site)

@@ -17,7 +17,9 @@ pub mod response;
 pub mod xml;
 
 pub use dsig::{CertificateError, SignatureError, TrustedKeys};
-pub use response::{decode_response, validate_response, Expected, SamlAssertion, SamlError};
+pub use response::{
+    decode_response, validate_parsed, validate_response, Expected, SamlAssertion, SamlError,
+};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -133,16 +133,24 @@ fn optional_instant(el: &Element, attr: &str, what: &str) -> Result<Option<Times
 
 /// Validates a response and returns its assertion.
 pub fn validate_response(xml: &str, expected: &Expected<'_>) -> Result<SamlAssertion, SamlError> {
-    let response = parse(xml)?;
+    validate_parsed(&parse(xml)?, expected)
+}
+
+/// [`validate_response`] on a tree already parsed (one parse serves the
+/// provider lookup and every candidate provider's check).
+pub fn validate_parsed(
+    response: &Element,
+    expected: &Expected<'_>,
+) -> Result<SamlAssertion, SamlError> {
     if !response.is(PROTOCOL, "Response") {
         return Err(invalid("the message is not a SAML Response"));
     }
     if response.attr("Version") != Some("2.0") {
         return Err(invalid("the response is not SAML 2.0"));
     }
-    let assertion = the_assertion(&response)?;
-    check_signatures(&response, assertion, expected.keys)?;
-    check_status(&response)?;
+    let assertion = the_assertion(response)?;
+    check_signatures(response, assertion, expected.keys)?;
+    check_status(response)?;
     if let Some(destination) = response.attr("Destination") {
         if !expected.acs_urls.iter().any(|u| u == destination) {
             return Err(invalid("the response's Destination is not this endpoint"));
