@@ -32,6 +32,10 @@
 #   MEMORY_TOKENS [100000]  tokens issued by the memory mode (MEMORY_MAX_SECONDS [600] at most)
 #   LOGIN_SAMPLES [10]      sequential logins timed to estimate one Argon2id hash
 #   SERVER_CPUS [0] LOAD_CPUS [1]  taskset CPU lists of the pinned configuration
+#   PLAIN_GET [same]        what keyhouse-plain answers to GET: "same" = the bytes Keyhouse
+#                           answered to the admin's GET /accounts/api/me in the fixtures
+#                           (same answer size, so the difference is the identity work),
+#                           "small" = an 85-byte profile JSON
 #   QUIET_MAX [15] QUIET_WAIT [30] before each run, wait up to QUIET_WAIT s for the
 #                           machine's background CPU use to drop to QUIET_MAX %
 #
@@ -66,7 +70,7 @@ log() {
 # The exact command, for the report: arguments plus the settings given in the environment.
 invocation="scripts/bench.sh"
 for a in "$@"; do invocation+=" $(printf '%q' "$a")"; done
-setting_names=(CONNECTIONS LOGIN_CONNECTIONS DURATION WARMUP ROUNDS THREADS WRK_TIMEOUT
+setting_names=(PLAIN_GET CONNECTIONS LOGIN_CONNECTIONS DURATION WARMUP ROUNDS THREADS WRK_TIMEOUT
     MEMORY_TOKENS MEMORY_MAX_SECONDS LOGIN_SAMPLES SERVER_CPUS LOAD_CPUS QUIET_MAX QUIET_WAIT)
 env_given=""
 for v in "${setting_names[@]}"; do
@@ -130,6 +134,8 @@ SERVER_CPUS=${SERVER_CPUS:-0}
 LOAD_CPUS=${LOAD_CPUS:-1}
 QUIET_MAX=${QUIET_MAX:-15}
 QUIET_WAIT=${QUIET_WAIT:-$d_quiet_wait}
+PLAIN_GET=${PLAIN_GET:-same}
+[[ $PLAIN_GET == same || $PLAIN_GET == small ]] || die "PLAIN_GET must be same or small (got $PLAIN_GET)"
 
 for v in CONNECTIONS LOGIN_CONNECTIONS ROUNDS THREADS MEMORY_TOKENS MEMORY_MAX_SECONDS LOGIN_SAMPLES QUIET_MAX QUIET_WAIT; do
     [[ "${!v}" =~ ^[0-9]+$ ]] || die "$v must be a whole number (got ${!v})"
@@ -285,9 +291,11 @@ server_pin() { if [[ $1 == pinned ]]; then echo "taskset -c $SERVER_CPUS"; fi; }
 load_pin() { if [[ $1 == pinned ]]; then echo "taskset -c $LOAD_CPUS"; fi; }
 
 start_plain() { # CONFIG
-    local log="$work/plain-$1.log"
+    local log="$work/plain-$1.log" get_body=()
+    # The answer to GET: Keyhouse's own /me answer when the fixtures saved it.
+    if [[ $PLAIN_GET == same && -s $work/me-body.json ]]; then get_body=(--get-body "$work/me-body.json"); fi
     # shellcheck disable=SC2046 # the pin prefix is meant to split
-    $(server_pin "$1") target/release/keyhouse-plain --listen 127.0.0.1:0 >"$log" 2>"$log.err" &
+    $(server_pin "$1") target/release/keyhouse-plain --listen 127.0.0.1:0 "${get_body[@]}" >"$log" 2>"$log.err" &
     plain_pid=$!
     started_pids+=("$plain_pid")
     plain_addr=$(wait_listening "$log" "$plain_pid" keyhouse-plain) || die "keyhouse-plain did not start"
@@ -355,7 +363,7 @@ http() {
 body_snippet() { tr -d '\n' <"$work/body" 2>/dev/null | head -c 300; }
 
 admin_password="Bench-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')-Z9"
-admin_token="" org_id="" env_id="" client_id="" client_secret="" app_token=""
+admin_token="" org_id="" env_id="" client_id="" client_secret="" app_token="" me_bytes=""
 apps_status="" # empty = available; otherwise why the app-dependent modes cannot run
 hash_s=""      # median single-login latency (s): the Argon2id hash time estimate
 hash_cpu_s=""  # server CPU time per sequential login (s): a second estimate
@@ -373,6 +381,8 @@ setup_fixtures() {
     [[ $code == 200 ]] || die "GET /accounts/api/me answered $code: $(body_snippet)"
     org_id=$(jq -r '.user.organization.id // empty' "$work/body")
     [[ -n $org_id ]] || die "no .user.organization.id in /accounts/api/me: $(body_snippet)"
+    cp "$work/body" "$work/me-body.json"
+    me_bytes=$(wc -c <"$work/me-body.json")
 
     code=$(http GET "$base/accounts/api/organizations/$org_id/environments" \
         -H "Authorization: Bearer $admin_token")
@@ -575,10 +585,11 @@ hash_line=()
 config_run() {
     local cfg=$1 m r s code
     log "configuration: $cfg$([[ $cfg == pinned ]] && echo " (servers on CPU $SERVER_CPUS, wrk on CPU $LOAD_CPUS)")"
-    start_plain "$cfg"
     start_keyhouse "$cfg"
-    log "keyhouse-plain on $plain_addr (pid $plain_pid), keyhouse on $kh_addr (pid $kh_pid)"
     setup_fixtures
+    # After the fixtures: keyhouse-plain answers GET with Keyhouse's /me answer.
+    start_plain "$cfg"
+    log "keyhouse-plain on $plain_addr (pid $plain_pid), keyhouse on $kh_addr (pid $kh_pid)"
     if [[ -n $apps_status ]]; then
         log "NOTE: $apps_status"
         log "NOTE: running bearer (admin login token) and login only; bearer-app, introspect, issue-* are skipped"
@@ -755,6 +766,11 @@ write_report() {
         echo "- Keyhouse commit: $commit$dirty; storage: $( ((postgres)) && echo 'PostgreSQL (throwaway server from scripts/lib/postgres.sh, fsync=off)' || echo 'SQLite (embedded default)')"
         echo "- Load: wrk $wrk_version, $THREADS thread(s), $CONNECTIONS connections ($LOGIN_CONNECTIONS for login), $WARMUP unrecorded warm-up + $DURATION measured per run, $ROUNDS interleaved round(s) (plain, keyhouse, plain, keyhouse, …); medians, min–max over rounds; non-2xx and socket errors are sums over all rounds"
         echo "- Pinned: servers \`taskset -c $SERVER_CPUS\`, wrk \`taskset -c $LOAD_CPUS\`$( ((postgres)) && echo '; PostgreSQL backends on the server CPUs too'). Unpinned: no taskset."
+        if [[ $PLAIN_GET == same && -n $me_bytes ]]; then
+            echo "- keyhouse-plain answers every GET with the $me_bytes bytes Keyhouse answered to the admin's \`GET /accounts/api/me\` (\`PLAIN_GET=same\`), every POST with a 102-byte token JSON"
+        else
+            echo "- keyhouse-plain answers every GET with an 85-byte profile JSON (\`PLAIN_GET=small\`), every POST with a 102-byte token JSON"
+        fi
         for cfg in pinned unpinned; do
             grep -q "^$cfg$tab" "$results" || continue
             echo

@@ -16,9 +16,13 @@
 //!   the 43 characters (base64url alphabet) are new on every request, made by
 //!   a cheap non-cryptographic generator (this is a baseline, not a token
 //!   service).
-//! - `GET` (and anything else): 200 with a small profile-shaped JSON.
+//! - `GET` (and anything else): 200 with the bytes of `--get-body FILE`, or
+//!   without it a small profile-shaped JSON. `scripts/bench.sh` passes the
+//!   very answer Keyhouse gave to its `GET /accounts/api/me` (about 4 KB),
+//!   so that both servers send the same bytes and the difference is the
+//!   identity work alone, not the size of the answer.
 //!
-//! Usage: `keyhouse-plain [--listen ADDR] [--workers N]`. `--listen` (env
+//! Usage: `keyhouse-plain [--listen ADDR] [--workers N] [--get-body FILE]`. `--listen` (env
 //! `KEYHOUSE_PLAIN_LISTEN`, default `127.0.0.1:8099`; port 0 picks a free
 //! port). `--workers` (env `KEYHOUSE_PLAIN_WORKERS`) sets the tokio worker
 //! threads; by default there is one per CPU the process may run on, so under
@@ -35,6 +39,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
@@ -54,6 +59,9 @@ struct Args {
     /// Tokio worker threads (default: one per CPU this process may run on).
     #[arg(long, env = "KEYHOUSE_PLAIN_WORKERS")]
     workers: Option<usize>,
+    /// Answer GETs with the contents of this file (default: a small profile JSON).
+    #[arg(long, env = "KEYHOUSE_PLAIN_GET_BODY")]
+    get_body: Option<std::path::PathBuf>,
 }
 
 /// Answer to every GET: about the size of a minimal profile.
@@ -113,14 +121,14 @@ fn json_response(body: Body) -> Response {
     response
 }
 
-/// The one handler: every method, every path.
-async fn any(method: Method, body: Bytes) -> Response {
+/// The one handler: every method, every path; the state is the GET answer.
+async fn any(State(get_body): State<Bytes>, method: Method, body: Bytes) -> Response {
     if method == Method::POST {
         // The body has been read in full, as a real token endpoint must.
         std::hint::black_box(body.len());
         json_response(Body::from(token_json()))
     } else {
-        json_response(Body::from(PROFILE_JSON))
+        json_response(Body::from(get_body))
     }
 }
 
@@ -134,13 +142,13 @@ async fn stop_signal() -> anyhow::Result<()> {
     }
 }
 
-async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
+async fn serve(listen: SocketAddr, get_body: Bytes) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
     let local = listener.local_addr().context("local address")?;
     println!("keyhouse-plain listening on http://{local}");
-    let app = Router::new().fallback(any);
+    let app = Router::new().fallback(any).with_state(get_body);
     // Stop at once on a signal: the load generator is gone by then, and a
     // graceful drain would only wait for idle keep-alive connections.
     tokio::select! {
@@ -151,6 +159,16 @@ async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    let get_body = match &args.get_body {
+        None => Bytes::from_static(PROFILE_JSON.as_bytes()),
+        Some(path) => match std::fs::read(path) {
+            Ok(bytes) => Bytes::from(bytes),
+            Err(err) => {
+                eprintln!("keyhouse-plain: reading {}: {err}", path.display());
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+    };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     if let Some(n) = args.workers {
@@ -159,7 +177,7 @@ fn main() -> std::process::ExitCode {
     let result = builder
         .build()
         .context("starting the tokio runtime")
-        .and_then(|rt| rt.block_on(serve(args.listen)));
+        .and_then(|rt| rt.block_on(serve(args.listen, get_body)));
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

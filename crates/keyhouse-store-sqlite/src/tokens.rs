@@ -140,7 +140,7 @@ impl TokenStore for SqliteStore {
         audit: &[AuditEvent],
     ) -> StoreResult<()> {
         // One transaction: one fsync for the whole batch.
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.tokens.begin().await.map_err(map_err)?;
         insert_token_rows(&mut tx, tokens).await?;
         crate::audit::insert_audit_rows(&mut tx, audit).await?;
         tx.commit().await.map_err(map_err)

@@ -5,6 +5,8 @@
 //! redact themselves, and no layer logs headers, query strings or bodies
 //! (e2e test `observability::logs_never_contain_secrets`).
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -14,7 +16,12 @@ pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal: every request span's
+        // fields are formatted when the span opens, and with ANSI styling that
+        // was a measurable part of a cheap request (issue 4); log files and
+        // collectors want plain text anyway.
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         // One object per line: `timestamp`, `level`, `message` and the
         // event's fields at the top level, `target`, `span` (the innermost

@@ -13,6 +13,7 @@ mod federation;
 mod federation_oidc;
 mod federation_saml;
 mod login;
+mod me_cache;
 mod mfa;
 mod mfa_cache;
 mod mfa_policy;
@@ -33,6 +34,7 @@ pub use environments::{EnvUpdate, NewEnvironment};
 pub use federation::{FederatedSignIn, FederationCallback, FederationStart, LoginDomainPage};
 pub use federation_saml::{SamlPost, ServiceProviderInfo, SAML_ACS_PATH, SAML_METADATA_PATH};
 pub use login::{IssuedToken, Principal};
+pub use me_cache::MeShape;
 pub use mfa::{
     BrowserSignIn, Enrolled, Enrollment, MfaVisitor, MFA_GRANT_REFUSAL, MFA_LOGIN_REFUSAL,
 };
@@ -124,6 +126,8 @@ pub struct Keyhouse {
     pub(crate) keys: std::sync::RwLock<Arc<KeyRing>>,
     /// MFA policy and enrollment facts shown by `/me` (single node only).
     pub(crate) mfa_cache: mfa_cache::MfaCache,
+    /// Rendered `/me` answers (single node only).
+    pub(crate) me_cache: me_cache::MeCache,
 }
 
 impl Keyhouse {
@@ -156,6 +160,7 @@ impl Keyhouse {
             keys: std::sync::RwLock::new(Arc::new(keys)),
             directory: Directory::new(!store.is_shared()),
             mfa_cache: mfa_cache::MfaCache::new(!store.is_shared()),
+            me_cache: me_cache::MeCache::new(!store.is_shared()),
             passwords,
             token_writer: TokenWriter::spawn(store.clone()),
             store,

@@ -1,8 +1,11 @@
 //! Who am I: `/accounts/api/me` (`{"user":…}`), `/accounts/api/users/me` and
 //! `/accounts/api/profile` (the flat user object anypoint-cli-v4 reads).
 
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::Json;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use keyhouse_core::service::{MeShape, MeView};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
@@ -24,13 +27,43 @@ use crate::{wire, AppState};
 pub async fn me(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-) -> Result<Json<Value>, ApiError> {
-    let me = state.keyhouse.me(&principal).await?;
-    let mut body = json!({"user": wire::me_user(&me)});
-    if let (Some(app), Value::Object(map)) = (&me.client, &mut body) {
-        map.insert("client".into(), wire::client(app));
-    }
-    Ok(Json(body))
+) -> Result<Response, ApiError> {
+    let body = state
+        .keyhouse
+        .me_rendered(&principal, MeShape::Wrapped, |me| {
+            let mut body = json!({"user": wire::me_user(me)});
+            if let (Some(app), Value::Object(map)) = (&me.client, &mut body) {
+                map.insert("client".into(), wire::client(app));
+            }
+            render(&body)
+        })
+        .await?;
+    Ok(json_bytes(body))
+}
+
+/// The flat user object of `/users/me` and `/profile`.
+fn flat(me: &MeView) -> Bytes {
+    render(&wire::me_user(me))
+}
+
+/// Serialized once, then served from the core's cache as it is.
+fn render(body: &Value) -> Bytes {
+    // A `Value` always serializes; the fallback is never sent in practice.
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .unwrap_or_default()
+}
+
+/// A JSON answer of bytes already rendered (what `Json` would send).
+fn json_bytes(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /accounts/api/users/me`: the same user, not wrapped.
@@ -48,9 +81,12 @@ pub async fn me(
 pub async fn users_me(
     State(state): State<AppState>,
     Authenticated(principal): Authenticated,
-) -> Result<Json<Value>, ApiError> {
-    let me = state.keyhouse.me(&principal).await?;
-    Ok(Json(wire::me_user(&me)))
+) -> Result<Response, ApiError> {
+    let body = state
+        .keyhouse
+        .me_rendered(&principal, MeShape::Flat, flat)
+        .await?;
+    Ok(json_bytes(body))
 }
 
 /// `GET /accounts/api/profile`: the canonical "am I signed in" call; the flat user.
@@ -68,6 +104,6 @@ pub async fn users_me(
 pub async fn profile(
     state: State<AppState>,
     principal: Authenticated,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     users_me(state, principal).await
 }

@@ -82,3 +82,91 @@ async fn member_of_lists_business_groups_with_their_parents() {
     assert_eq!(child["parentName"], "Keyhouse");
     assert_eq!(child["parentOrganizationIds"][0], root.as_str());
 }
+
+/// `/me` answers are kept rendered between requests (issue 4); every change
+/// to what they show must reach the very next answer, for users and apps.
+#[tokio::test]
+async fn me_answers_follow_every_change_at_once() {
+    use crate::support::apps::{app_token, create_app};
+    use serde_json::json;
+
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let root = admin.root_org_id().await;
+    let app = create_app(&admin, "watcher").await;
+    let app_client = server
+        .client()
+        .with_token(&app_token(&server.client(), &app).await);
+    // Prime both kinds of answer for both callers.
+    for path in ["/accounts/api/me", "/accounts/api/users/me"] {
+        assert_eq!(admin.get(path).await.status, 200);
+        assert_eq!(app_client.get(path).await.status, 200);
+    }
+
+    let env = admin
+        .post(
+            &format!("/accounts/api/organizations/{root}/environments"),
+            json!({"name": "QA", "type": "sandbox"}),
+        )
+        .await;
+    assert_eq!(env.status, 201, "{}", env.body);
+    let me = admin.get("/accounts/api/me").await.json();
+    let envs = me["user"]["organization"]["environments"]
+        .as_array()
+        .unwrap();
+    assert!(envs.iter().any(|e| e["name"] == "QA"), "{me}");
+
+    let renamed = admin
+        .put(
+            &format!("/accounts/api/organizations/{root}"),
+            json!({"name": "Renamed Inc"}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let me = admin.get("/accounts/api/me").await.json();
+    assert_eq!(me["user"]["organization"]["name"], "Renamed Inc");
+    let flat = admin.get("/accounts/api/users/me").await.json();
+    assert_eq!(flat["organization"]["name"], "Renamed Inc");
+
+    let admin_id = me["user"]["id"].as_str().unwrap().to_owned();
+    let changed = admin
+        .put(
+            &format!("/accounts/api/organizations/{root}/users/{admin_id}"),
+            json!({"firstName": "Grace"}),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(
+        admin.get("/accounts/api/me").await.json()["user"]["firstName"],
+        "Grace"
+    );
+    assert_eq!(
+        admin.get("/accounts/api/profile").await.json()["firstName"],
+        "Grace"
+    );
+    // The app's /me shows its owner: the same change reaches it.
+    assert_eq!(
+        app_client.get("/accounts/api/me").await.json()["user"]["firstName"],
+        "Grace"
+    );
+
+    let patched = admin
+        .patch(
+            &format!("/accounts/api/connectedApplications/{}", app.client_id),
+            json!({"client_name": "watcher renamed"}),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let me = app_client.get("/accounts/api/me").await.json();
+    assert_eq!(me["client"]["name"], "watcher renamed", "{me}");
+
+    // Disabling the app ends its answers, cached or not.
+    let disabled = admin
+        .patch(
+            &format!("/accounts/api/connectedApplications/{}", app.client_id),
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(disabled.status, 200, "{}", disabled.body);
+    assert_eq!(app_client.get("/accounts/api/me").await.status, 401);
+}
