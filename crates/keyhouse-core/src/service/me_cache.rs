@@ -16,9 +16,9 @@ use super::{Keyhouse, MeView, Principal};
 use crate::error::CoreResult;
 use crate::ids::UserId;
 
-/// Most principals whose answers are kept; the map is emptied when full, so
-/// a flood of distinct callers costs at most this many entries.
-const MAX_ENTRIES: usize = 10_000;
+/// Most answers kept; the map is emptied when full, so a flood of distinct
+/// callers costs at most this many entries (an answer is about 4 KB: ≈ 8 MB).
+const MAX_ENTRIES: usize = 2048;
 
 /// Which of the three "who am I" answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,5 +117,50 @@ impl Keyhouse {
         let body = render(&view);
         self.me_cache.keep(key, version, body.clone());
         Ok(body)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn key(n: u32) -> MeKey {
+        MeKey {
+            user: None,
+            client: Some(format!("app-{n}")),
+            scope: None,
+            shape: MeShape::Wrapped,
+        }
+    }
+
+    #[test]
+    fn an_answer_is_served_only_at_the_version_it_was_rendered_at() {
+        let cache = MeCache::new(true);
+        cache.keep(key(1), 7, Bytes::from_static(b"{}"));
+        assert_eq!(cache.get(&key(1), 7).as_deref(), Some(&b"{}"[..]));
+        assert_eq!(cache.get(&key(1), 8), None, "a change since rendering");
+        assert_eq!(cache.get(&key(2), 7), None, "another principal");
+        let flat = MeKey {
+            shape: MeShape::Flat,
+            ..key(1)
+        };
+        assert_eq!(cache.get(&flat, 7), None, "another shape");
+    }
+
+    #[test]
+    fn a_disabled_cache_keeps_nothing_and_a_full_one_starts_over() {
+        let off = MeCache::new(false);
+        off.keep(key(1), 1, Bytes::from_static(b"{}"));
+        assert_eq!(off.get(&key(1), 1), None);
+
+        let cache = MeCache::new(true);
+        for n in 0..MAX_ENTRIES as u32 {
+            cache.keep(key(n), 1, Bytes::from_static(b"{}"));
+        }
+        assert_eq!(cache.entries.len(), MAX_ENTRIES);
+        cache.keep(key(u32::MAX), 1, Bytes::from_static(b"{}"));
+        assert_eq!(cache.entries.len(), 1, "emptied, then the new answer kept");
+        assert!(cache.get(&key(u32::MAX), 1).is_some());
     }
 }

@@ -35,7 +35,7 @@ fn read(
     Ok(params::parse(headers, &body)?)
 }
 
-fn no_store(body: Value) -> Response {
+fn no_store(body: impl serde::Serialize) -> Response {
     let mut response = Json(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -111,23 +111,31 @@ async fn issue(
     };
     let grant = GrantType::parse(&request.grant_type);
     let issued = state.keyhouse.token(request, client, source).await?;
-    let mut body = json!({
-        "access_token": issued.access_token,
-        "token_type": "bearer",
-        "expires_in": issued.expires_in,
-    });
-    if let Value::Object(map) = &mut body {
-        for (key, value) in [
-            ("scope", issued.scope),
-            ("refresh_token", issued.refresh_token),
-            ("id_token", issued.id_token),
-        ] {
-            if let Some(v) = value {
-                map.insert(key.into(), Value::String(v));
-            }
-        }
-    }
-    Ok((grant, no_store(body)))
+    let body = TokenAnswer {
+        access_token: issued.access_token,
+        token_type: "bearer",
+        expires_in: issued.expires_in,
+        scope: issued.scope,
+        refresh_token: issued.refresh_token,
+        id_token: issued.id_token,
+    };
+    let response = no_store(body);
+    Ok((grant, response))
+}
+
+/// The token endpoint's answer (RFC 6749 §5.1), serialized straight from
+/// this struct: no intermediate JSON tree on the hottest write path.
+#[derive(serde::Serialize)]
+struct TokenAnswer {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
 /// What introspection and revocation both need: the caller's credentials
