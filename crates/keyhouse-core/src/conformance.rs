@@ -247,15 +247,23 @@ pub async fn token_lifecycle(store: Arc<dyn Store>) {
     };
     store.insert_token(&live).await.unwrap();
     store.insert_token(&expired).await.unwrap();
-    // A batch is all or nothing: a duplicate hash fails it and stores none of it.
+    // A batch is all or nothing: a token for an app that does not exist
+    // (a foreign key) fails it and stores none of it.
     let fresh = AccessTokenRecord {
         hash: mint().hash,
         ..live.clone()
     };
+    let orphan = AccessTokenRecord {
+        hash: mint().hash,
+        user_id: None,
+        client_id: Some("no-such-app-0000000000000000000000".to_owned()),
+        ..live.clone()
+    };
     assert!(store
-        .insert_tokens(&[fresh.clone(), live.clone()])
+        .insert_tokens(&[fresh.clone(), orphan.clone()])
         .await
         .is_err());
+    assert!(store.find_token(&orphan.hash).await.unwrap().is_none());
     assert!(store.find_token(&fresh.hash).await.unwrap().is_none());
     store
         .insert_tokens(std::slice::from_ref(&fresh))
@@ -271,8 +279,20 @@ pub async fn token_lifecycle(store: Arc<dyn Store>) {
     assert!(!listed.contains(&expired));
     assert!(store.purge_expired_tokens(now).await.unwrap() >= 1);
     assert!(store.find_token(&expired.hash).await.unwrap().is_none());
-    store.delete_token(&live.hash).await.unwrap();
-    store.delete_token(&live.hash).await.unwrap();
+    // Given the wrong expiry, nothing is deleted; then deleted, and again.
+    store
+        .delete_token(&live.hash, live.expires_at.plus_minutes(1))
+        .await
+        .unwrap();
+    assert!(store.find_token(&live.hash).await.unwrap().is_some());
+    store
+        .delete_token(&live.hash, live.expires_at)
+        .await
+        .unwrap();
+    store
+        .delete_token(&live.hash, live.expires_at)
+        .await
+        .unwrap();
     assert!(store.find_token(&live.hash).await.unwrap().is_none());
     store.ping().await.unwrap();
 }

@@ -217,16 +217,24 @@ pub trait TokenStore: Send + Sync {
     async fn insert_token(&self, token: &AccessTokenRecord) -> StoreResult<()> {
         self.insert_tokens(std::slice::from_ref(token)).await
     }
-    /// One token by hash (used on a cache miss when several nodes share the database).
+    /// One token by hash (used on a cache miss when several nodes share the
+    /// database). The embedded store keeps no index on the hash (its live
+    /// tokens are all in memory), so there this reads the whole table.
     async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>>;
     /// Deletes a token (logout, revocation); durable when this returns. Deleting
-    /// an absent token succeeds, so racing logouts both succeed.
-    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
-        self.delete_token_audited(hash, &[]).await
+    /// an absent token succeeds, so racing logouts both succeed. `expires_at` is
+    /// the token's recorded expiry: a backend without an index on the hash
+    /// finds the row through its expiry index.
+    async fn delete_token(&self, hash: &TokenHash, expires_at: Timestamp) -> StoreResult<()> {
+        self.delete_token_audited(hash, expires_at, &[]).await
     }
     /// [`TokenStore::delete_token`] with audit events in the same transaction.
-    async fn delete_token_audited(&self, hash: &TokenHash, audit: &[AuditEvent])
-        -> StoreResult<()>;
+    async fn delete_token_audited(
+        &self,
+        hash: &TokenHash,
+        expires_at: Timestamp,
+        audit: &[AuditEvent],
+    ) -> StoreResult<()>;
     /// Deletes every token issued to an app (secret reset, disable); returns how many.
     async fn delete_tokens_of_app(&self, client_id: &str) -> StoreResult<u64>;
     /// Every token that expires after `now`: loaded into memory at start.

@@ -3,18 +3,12 @@
 //! `X-Request-Id` when it is a sane token, else Anypoint's `X-ANYPNT-TRX-ID`,
 //! else a new random UUID. The id is put on the request (so the tracing span
 //! of the request, and so every log line written while serving it, carries
-//! it) and echoed in both headers of the response.
+//! it) and echoed in both headers of the response, by [`crate::edge`].
 //!
 //! The span holds the method and the path only: never the query string (an
 //! authorization code or state may be there), headers, cookies or bodies.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{ready, Context, Poll};
-
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
-use pin_project_lite::pin_project;
-use tower::{Layer, Service};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request};
 
 /// The request id header (de facto standard).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -44,7 +38,7 @@ fn generate() -> HeaderValue {
 }
 
 /// The id of a request with these headers.
-fn pick(headers: &HeaderMap) -> HeaderValue {
+pub(crate) fn pick(headers: &HeaderMap) -> HeaderValue {
     [REQUEST_ID, TRX_ID]
         .iter()
         .filter_map(|name| headers.get(name))
@@ -67,75 +61,6 @@ pub fn span<B>(request: &Request<B>) -> tracing::Span {
         method = %request.method(),
         path = %request.uri().path(),
     )
-}
-
-/// Gives each request its id and echoes it in the response.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestIdLayer;
-
-impl<S> Layer<S> for RequestIdLayer {
-    type Service = RequestId<S>;
-
-    fn layer(&self, inner: S) -> RequestId<S> {
-        RequestId { inner }
-    }
-}
-
-/// The service [`RequestIdLayer`] wraps around each route.
-#[derive(Debug, Clone)]
-pub struct RequestId<S> {
-    inner: S,
-}
-
-impl<S, B, R> Service<Request<B>> for RequestId<S>
-where
-    S: Service<Request<B>, Response = Response<R>>,
-{
-    type Response = Response<R>;
-    type Error = S::Error;
-    type Future = WithId<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let id = pick(request.headers());
-        request.headers_mut().insert(REQUEST_ID, id.clone());
-        WithId {
-            inner: self.inner.call(request),
-            id: Some(id),
-        }
-    }
-}
-
-pin_project! {
-    /// A request in flight; its response gets the id headers.
-    pub struct WithId<F> {
-        #[pin]
-        inner: F,
-        id: Option<HeaderValue>,
-    }
-}
-
-impl<F, R, E> Future for WithId<F>
-where
-    F: Future<Output = Result<Response<R>, E>>,
-{
-    type Output = Result<Response<R>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut result = ready!(this.inner.poll(cx));
-        if let (Ok(response), Some(id)) = (&mut result, this.id.take()) {
-            let headers = response.headers_mut();
-            if !headers.contains_key(&TRX_ID) {
-                headers.insert(TRX_ID, id.clone());
-            }
-            headers.entry(REQUEST_ID).or_insert(id);
-        }
-        Poll::Ready(result)
-    }
 }
 
 #[cfg(test)]

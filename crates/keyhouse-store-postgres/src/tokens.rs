@@ -72,6 +72,7 @@ impl TokenStore for PostgresStore {
     async fn delete_token_audited(
         &self,
         hash: &TokenHash,
+        _expires_at: Timestamp,
         audit: &[AuditEvent],
     ) -> StoreResult<()> {
         // The notification is delivered on commit, together with the delete.

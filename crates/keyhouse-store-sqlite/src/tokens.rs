@@ -161,10 +161,13 @@ impl TokenStore for SqliteStore {
     async fn delete_token_audited(
         &self,
         hash: &TokenHash,
+        expires_at: Timestamp,
         audit: &[AuditEvent],
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
+        // Through the expiry index: there is none on the hash (migration 0008).
+        sqlx::query("DELETE FROM access_tokens WHERE expires_at = $1 AND token_hash = $2")
+            .bind(expires_at.0)
             .bind(hash.0.as_slice())
             .execute(&mut *tx)
             .await

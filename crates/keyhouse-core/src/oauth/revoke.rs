@@ -45,7 +45,7 @@ impl Keyhouse {
             event = event.user(user);
         }
         self.store
-            .delete_token_audited(&hash, &[event])
+            .delete_token_audited(&hash, record.expires_at, &[event])
             .await
             .map_err(|e| OAuthError::Server(e.into()))?;
         self.sessions.remove(&hash);

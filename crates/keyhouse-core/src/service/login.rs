@@ -296,7 +296,9 @@ impl Keyhouse {
         if let Some(client) = &principal.client_id {
             event = event.client(client);
         }
-        self.store.delete_token_audited(&token, &[event]).await?;
+        self.store
+            .delete_token_audited(&token, principal.expires_at, &[event])
+            .await?;
         self.sessions.remove(&token);
         Ok(())
     }

@@ -113,7 +113,9 @@ impl Keyhouse {
         if let Some(hit) = self.me_cache.get(&key, version) {
             return Ok(hit);
         }
-        let view = self.me(principal).await?;
+        // Boxed: only a miss builds the view, and its large state machine
+        // would otherwise be part of every hit's future.
+        let view = Box::pin(self.me(principal)).await?;
         let body = render(&view);
         self.me_cache.keep(key, version, body.clone());
         Ok(body)

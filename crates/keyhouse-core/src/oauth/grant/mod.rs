@@ -87,14 +87,19 @@ impl Keyhouse {
                 grant.as_str()
             )));
         }
+        // The grants acting for users are boxed: their state machines are
+        // large, and inline they made every token request's future (moved
+        // through each middleware layer) that large too (issue 4).
         match grant {
             GrantType::ClientCredentials => {
                 self.client_credentials(&app, request.scope, source).await
             }
-            GrantType::AuthorizationCode => self.authorization_code(&app, request, source).await,
-            GrantType::RefreshToken => self.refresh_token(&app, request, source).await,
-            GrantType::Password => self.password_grant(&app, request, source).await,
-            GrantType::JwtBearer => self.jwt_bearer(&app, request, source).await,
+            GrantType::AuthorizationCode => {
+                Box::pin(self.authorization_code(&app, request, source)).await
+            }
+            GrantType::RefreshToken => Box::pin(self.refresh_token(&app, request, source)).await,
+            GrantType::Password => Box::pin(self.password_grant(&app, request, source)).await,
+            GrantType::JwtBearer => Box::pin(self.jwt_bearer(&app, request, source)).await,
         }
     }
 }
