@@ -223,8 +223,9 @@ pub trait TokenStore: Send + Sync {
     async fn find_token(&self, hash: &TokenHash) -> StoreResult<Option<AccessTokenRecord>>;
     /// Deletes a token (logout, revocation); durable when this returns. Deleting
     /// an absent token succeeds, so racing logouts both succeed. `expires_at` is
-    /// the token's recorded expiry: a backend without an index on the hash
-    /// finds the row through its expiry index.
+    /// the token's recorded expiry and must match it (a row with another expiry
+    /// is left alone): a backend without an index on the hash finds the row
+    /// through its expiry index.
     async fn delete_token(&self, hash: &TokenHash, expires_at: Timestamp) -> StoreResult<()> {
         self.delete_token_audited(hash, expires_at, &[]).await
     }

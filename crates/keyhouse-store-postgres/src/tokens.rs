@@ -72,13 +72,15 @@ impl TokenStore for PostgresStore {
     async fn delete_token_audited(
         &self,
         hash: &TokenHash,
-        _expires_at: Timestamp,
+        expires_at: Timestamp,
         audit: &[AuditEvent],
     ) -> StoreResult<()> {
         // The notification is delivered on commit, together with the delete.
+        // The expiry is checked as in the embedded store, which finds the row by it.
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1")
+        sqlx::query("DELETE FROM access_tokens WHERE token_hash = $1 AND expires_at = $2")
             .bind(&hash.0[..])
+            .bind(expires_at.0)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
