@@ -66,16 +66,20 @@ pub async fn browser_sign_in(browser: &Browser, server: &TestServer, username: &
     browser.wait_for(Locator::Css("main h1")).await;
 }
 
-/// The trimmed text of the element with this id.
+/// The trimmed text of the element with this id. When the page is replaced
+/// between finding the element and reading it (a form's answer arriving:
+/// WebDriver's "stale element reference"), it is found again on the new page.
 pub async fn text_of(browser: &Browser, id: &str) -> String {
-    browser
-        .wait_for_id(id)
-        .await
-        .text()
-        .await
-        .unwrap()
-        .trim()
-        .to_owned()
+    let deadline = tokio::time::Instant::now() + super::browser::PAGE_TIMEOUT;
+    loop {
+        match browser.wait_for_id(id).await.text().await {
+            Ok(text) => return text.trim().to_owned(),
+            Err(e) => {
+                assert!(tokio::time::Instant::now() < deadline, "#{id}: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
 }
 
 /// How many elements match a CSS selector (without waiting).
