@@ -69,18 +69,18 @@ where
         let state = match oversize_refusal(&request) {
             Some(refusal) => State::Refused {
                 response: Some(refusal),
+                span,
             },
             None => {
                 let inner = span.in_scope(|| self.inner.call(request));
                 State::Inner {
-                    inner: inner.instrument(span.clone()),
+                    inner: inner.instrument(span),
                 }
             }
         };
         EdgeFuture {
             state,
             id: Some(id),
-            span,
             started,
         }
     }
@@ -117,10 +117,12 @@ fn oversize_refusal(request: &Request<Body>) -> Option<Response<Body>> {
 }
 
 pin_project! {
+    /// The request span lives in one place: inside `Instrumented`, or beside
+    /// the refusal.
     #[project = StateProj]
     enum State<F> {
         Inner { #[pin] inner: Instrumented<F> },
-        Refused { response: Option<Response<Body>> },
+        Refused { response: Option<Response<Body>>, span: tracing::Span },
     }
 }
 
@@ -130,7 +132,6 @@ pin_project! {
         #[pin]
         state: State<F>,
         id: Option<HeaderValue>,
-        span: tracing::Span,
         started: Option<Instant>,
     }
 }
@@ -143,17 +144,20 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut result = match this.state.project() {
-            StateProj::Inner { inner } => ready!(inner.poll(cx)),
-            StateProj::Refused { response } => match response.take() {
-                Some(response) => Ok(response),
+        let (mut result, span) = match this.state.project() {
+            StateProj::Inner { mut inner } => {
+                let result = ready!(inner.as_mut().poll(cx));
+                (result, inner.into_ref().get_ref().span())
+            }
+            StateProj::Refused { response, span } => match response.take() {
+                Some(response) => (Ok(response), &*span),
                 None => return Poll::Pending,
             },
         };
         if let Ok(response) = &mut result {
             finish(response, this.id.take());
             let status = response.status().as_u16();
-            let _entered = this.span.enter();
+            let _entered = span.enter();
             if status >= 500 {
                 tracing::error!(status, "response failed");
             }

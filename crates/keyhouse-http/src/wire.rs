@@ -197,3 +197,18 @@ pub fn scope_grant(grant: &ScopeGrant) -> Value {
 pub fn client(app: &AppSummary) -> Value {
     json!({"client_id": app.client_id, "name": app.name, "org_id": app.org_id.to_string()})
 }
+
+/// A JSON answer whose bytes are already rendered (the cached `/me` answers,
+/// the OpenAPI document): what `Json` sends, without serializing again.
+pub fn json_bytes(body: axum::body::Bytes) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}

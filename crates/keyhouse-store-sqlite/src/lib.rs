@@ -67,8 +67,9 @@ impl SqliteStore {
             // temporary file created and deleted by every token batch (issue 4).
             .pragma("temp_store", "MEMORY")
             // Checkpoint every 40 MB of WAL rather than 4 MB: a page changed by
-            // many batches (the token hash index) is copied back once per
-            // checkpoint, so fewer checkpoints write far fewer bytes per token.
+            // many batches (the last leaf of the token table and its indexes)
+            // is copied back once per checkpoint, so fewer checkpoints write
+            // fewer bytes per token.
             .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(8)

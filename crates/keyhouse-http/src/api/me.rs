@@ -3,8 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use keyhouse_core::service::{MeShape, MeView};
 use serde_json::{json, Value};
 
@@ -38,7 +37,7 @@ pub async fn me(
             render(&body)
         })
         .await?;
-    Ok(json_bytes(body))
+    Ok(wire::json_bytes(body))
 }
 
 /// The flat user object of `/users/me` and `/profile`.
@@ -52,18 +51,6 @@ fn render(body: &Value) -> Bytes {
     serde_json::to_vec(body)
         .map(Bytes::from)
         .unwrap_or_default()
-}
-
-/// A JSON answer of bytes already rendered (what `Json` would send).
-fn json_bytes(body: Bytes) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
 }
 
 /// `GET /accounts/api/users/me`: the same user, not wrapped.
@@ -86,7 +73,7 @@ pub async fn users_me(
         .keyhouse
         .me_rendered(&principal, MeShape::Flat, flat)
         .await?;
-    Ok(json_bytes(body))
+    Ok(wire::json_bytes(body))
 }
 
 /// `GET /accounts/api/profile`: the canonical "am I signed in" call; the flat user.

@@ -119,8 +119,7 @@ async fn issue(
         refresh_token: issued.refresh_token,
         id_token: issued.id_token,
     };
-    let response = no_store(body);
-    Ok((grant, response))
+    Ok((grant, no_store(body)))
 }
 
 /// The token endpoint's answer (RFC 6749 §5.1), serialized straight from

@@ -13,8 +13,7 @@ pub mod schemas;
 
 use std::sync::OnceLock;
 
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::Value;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -256,12 +255,5 @@ pub async fn document() -> Response {
     // Derived from the code alone: built once.
     static TEXT: OnceLock<String> = OnceLock::new();
     let text = TEXT.get_or_init(|| document_json().to_string());
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        text.as_str(),
-    )
-        .into_response()
+    crate::wire::json_bytes(axum::body::Bytes::from_static(text.as_bytes()))
 }
